@@ -1,0 +1,3 @@
+"""newsbot: a self-hosted Discord news bot with extractive summaries."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The core: models, errors and ports. Imports nothing else of ours."""

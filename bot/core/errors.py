@@ -1,0 +1,110 @@
+"""Every error newsbot raises on purpose derives from :class:`NewsbotError`.
+
+The tree::
+
+    NewsbotError
+    ├── ConfigError              invalid configuration (names the key)
+    ├── FetchError               a URL could not be fetched
+    │   ├── InvalidURLError      not http(s), malformed, too long
+    │   ├── BlockedAddressError  resolves to a loopback/private/reserved address
+    │   ├── FetchTimeoutError    connect/read timeout or the total deadline passed
+    │   ├── TooManyRedirectsError
+    │   ├── ResponseTooLargeError  decoded body or headers over the cap
+    │   ├── HTTPStatusError      an error status (carries status and Retry-After)
+    │   └── NetworkError         DNS failure, refused connection, TLS error
+    ├── ParseError               bytes that are not a feed we can read
+    ├── ExtractionError          no main text found in an article page
+    ├── QueryError               a search or subscription query that cannot be parsed
+    ├── ValidationError          a user-supplied argument out of range
+    └── StorageError             the database failed in a way callers should report
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BlockedAddressError",
+    "ConfigError",
+    "ExtractionError",
+    "FetchError",
+    "FetchTimeoutError",
+    "HTTPStatusError",
+    "InvalidURLError",
+    "NetworkError",
+    "NewsbotError",
+    "ParseError",
+    "QueryError",
+    "ResponseTooLargeError",
+    "StorageError",
+    "TooManyRedirectsError",
+    "ValidationError",
+]
+
+
+class NewsbotError(Exception):
+    """Root of newsbot's errors; ``str(error)`` is a sentence fit to show a user."""
+
+
+class ConfigError(NewsbotError):
+    """The configuration is invalid; ``key`` names the offending setting."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"config error in {key}: {message}")
+        self.key = key
+
+
+class FetchError(NewsbotError):
+    """A URL could not be fetched."""
+
+
+class InvalidURLError(FetchError):
+    """The URL is malformed, too long, or not http/https."""
+
+
+class BlockedAddressError(FetchError):
+    """The host resolves to an address that feeds may not reach."""
+
+
+class FetchTimeoutError(FetchError):
+    """Connecting, reading, or the whole request took too long."""
+
+
+class TooManyRedirectsError(FetchError):
+    """The server redirected more often than allowed."""
+
+
+class ResponseTooLargeError(FetchError):
+    """The decoded response body or its headers exceeded the configured cap."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, url: str, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status} from {url}")
+        self.status = status
+        self.url = url
+        self.retry_after = retry_after
+
+
+class NetworkError(FetchError):
+    """DNS, connection or TLS failure."""
+
+
+class ParseError(NewsbotError):
+    """The document is not a feed or article we can read."""
+
+
+class ExtractionError(NewsbotError):
+    """No main text could be extracted from an article page."""
+
+
+class QueryError(NewsbotError):
+    """A search or subscription query that cannot be parsed."""
+
+
+class ValidationError(NewsbotError):
+    """A user-supplied argument is out of range or malformed."""
+
+
+class StorageError(NewsbotError):
+    """The database failed in a way the caller should report."""

@@ -1,0 +1,167 @@
+"""The value types that flow through newsbot, from parsed entry to briefing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+__all__ = [
+    "Article",
+    "Briefing",
+    "Feed",
+    "FeedEntry",
+    "FeedRefresh",
+    "NewArticle",
+    "ParsedFeed",
+    "SearchHit",
+    "Story",
+    "SummarySentence",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item as a feed (or an article file) describes it, before storage."""
+
+    title: str
+    link: str | None
+    guid: str | None
+    published: datetime | None
+    text: str
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What a parser made of a feed document."""
+
+    title: str | None
+    entries: tuple[FeedEntry, ...]
+    language: str | None = None
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A source the store polls: a feed URL or a local folder of article files."""
+
+    id: int
+    url: str
+    name: str
+    extract_full_text: bool = False
+    guild_id: int | None = None
+    channel_id: int | None = None
+    interval_minutes: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    initialized: bool = False
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    next_poll_at: datetime | None = None
+    failure_count: int = 0
+    paused: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        """True for a folder of article files rather than a URL."""
+        return not self.url.startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article ready to be stored: canonical URL, stable id, plain text."""
+
+    id: str
+    url: str
+    title: str
+    source_name: str
+    feed_id: int
+    published_at: datetime
+    first_seen_at: datetime
+    text: str
+    language: str | None = None
+    text_is_teaser: bool = False
+    backfill: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A stored article; ``summary`` is None until first summarised."""
+
+    id: str
+    url: str
+    title: str
+    source_name: str
+    feed_id: int
+    published_at: datetime
+    first_seen_at: datetime
+    text: str
+    language: str | None
+    text_is_teaser: bool
+    backfill: bool
+    story_id: str
+    summary: tuple[str, ...] | None = None
+    sentence_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SummarySentence:
+    """One sentence of a story summary and the article it came from."""
+
+    text: str
+    article_id: str
+    source_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One event as reported by one or more articles."""
+
+    id: str
+    title: str
+    url: str
+    published_at: datetime
+    articles: tuple[Article, ...]
+    summary: tuple[SummarySentence, ...] = ()
+    sentence_count: int = 0
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Distinct source names, lead article's first."""
+        return tuple(dict.fromkeys(article.source_name for article in self.articles))
+
+
+@dataclass(frozen=True, slots=True)
+class Briefing:
+    """The stories a reader asked for, ready to render."""
+
+    stories: tuple[Story, ...]
+    hours: int
+    topic: str | None = None
+    generated_at: datetime | None = None
+    fallback: bool = False
+    """True when the window held nothing and the newest stories were used instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A search result: the article, its rank and a highlighted snippet."""
+
+    article: Article
+    score: float
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRefresh:
+    """The outcome of refreshing one feed, as ``newsbot fetch`` reports it."""
+
+    feed: Feed
+    status: str
+    """One of ``new``, ``seen``, ``not modified``, ``unchanged``, ``error``."""
+    new_articles: int = 0
+    seen_articles: int = 0
+    error: str | None = None
+    new_article_ids: tuple[str, ...] = field(default=())
