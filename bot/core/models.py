@@ -94,7 +94,7 @@ class Article:
     url: str
     title: str
     source_name: str
-    feed_id: int
+    feed_id: int | None
     published_at: datetime
     first_seen_at: datetime
     text: str

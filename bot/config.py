@@ -1,0 +1,359 @@
+"""Settings: the TOML file named by ``NEWSBOT_CONFIG`` plus ``NEWSBOT_*`` environment overrides.
+
+Every key of a section can be overridden as ``NEWSBOT_<SECTION>__<KEY>`` and every top-level key
+as ``NEWSBOT_<KEY>``. Relative paths in the file are relative to the file's folder; relative paths
+in the environment are relative to the working directory. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.core.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "BriefingSettings",
+    "FetchSettings",
+    "PollSettings",
+    "Settings",
+    "SourceSettings",
+    "SummarySettings",
+    "load_settings",
+]
+
+DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
+ENV_PREFIX = "NEWSBOT_"
+
+
+def _setting(
+    default: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] = (),
+) -> Any:
+    """A dataclass field with bounds or choices the loader enforces."""
+    metadata = {"low": low, "high": high, "choices": choices}
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda: tuple(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    """How feeds and pages are downloaded."""
+
+    connect_timeout: float = _setting(10.0, low=0.1, high=120)
+    read_timeout: float = _setting(20.0, low=0.1, high=300)
+    deadline: float = _setting(60.0, low=1, high=600)
+    max_redirects: int = _setting(5, low=0, high=5)
+    max_body_bytes: int = _setting(10 * 1024 * 1024, low=1024, high=200 * 1024 * 1024)
+    max_connections: int = _setting(20, low=1, high=1000)
+    max_per_host: int = _setting(2, low=1, high=50)
+    user_agent: str = "newsbot/0.1 (self-hosted Discord news bot)"
+    allow_networks: tuple[str, ...] = _setting(())
+
+
+@dataclass(frozen=True, slots=True)
+class SummarySettings:
+    """How articles are condensed."""
+
+    sentences: int = _setting(3, low=1, high=10)
+    algorithm: str = _setting(
+        "news", choices=("news", "lexrank", "textrank", "lsa", "luhn", "edmundson", "lead")
+    )
+    language: str = "english"
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingSettings:
+    """What a briefing holds."""
+
+    hours: int = _setting(24, low=1, high=24 * 30)
+    max_stories: int = _setting(10, low=1, high=50)
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """How often feeds are polled."""
+
+    interval_minutes: int = _setting(10, low=1, high=1440)
+    min_interval_minutes: int = _setting(5, low=1, high=1440)
+    max_interval_minutes: int = _setting(1440, low=1, high=10080)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    """A feed URL or a local folder of article files."""
+
+    url: str
+    name: str
+    extract_full_text: bool = False
+    interval_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything newsbot is configured with."""
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    log_level: str = _setting("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    summary: SummarySettings = field(default_factory=SummarySettings)
+    briefing: BriefingSettings = field(default_factory=BriefingSettings)
+    poll: PollSettings = field(default_factory=PollSettings)
+    sources: tuple[SourceSettings, ...] = ()
+    config_path: Path | None = None
+
+    @property
+    def effective_database_url(self) -> str:
+        """``database_url``, or an SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'newsbot.db'}"
+
+
+_SECTIONS: dict[str, type] = {
+    "fetch": FetchSettings,
+    "summary": SummarySettings,
+    "briefing": BriefingSettings,
+    "poll": PollSettings,
+}
+_TOP_LEVEL = ("data_dir", "database_url", "log_level")
+_EMBEDDED_SOURCES = ({"name": "seeds", "path": "seeds"},)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file and environment; raise :class:`ConfigError` naming the bad key."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("NEWSBOT_CONFIG")
+    path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
+    if path.is_file():
+        try:
+            document = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(str(path), f"cannot read TOML: {error}") from error
+        base_dir = path.resolve().parent
+    elif explicit:
+        raise ConfigError("NEWSBOT_CONFIG", f"no config file at {path}")
+    else:
+        document, base_dir, path = {"sources": list(_EMBEDDED_SOURCES)}, Path.cwd(), None
+    return _build(document, env, base_dir, path)
+
+
+def _build(
+    document: dict[str, Any], env: Mapping[str, str], base_dir: Path, path: Path | None
+) -> Settings:
+    known = set(_TOP_LEVEL) | set(_SECTIONS) | {"sources", "discord"}
+    for key in document:
+        if key not in known:
+            raise ConfigError(key, "unknown key")
+    values: dict[str, Any] = {}
+    for name in _TOP_LEVEL:
+        spec = _field(Settings, name)
+        values[name] = _read(spec, name, document.get(name), env.get(ENV_PREFIX + name.upper()))
+    values["data_dir"] = _resolve_path(
+        values["data_dir"], base_dir, from_env=ENV_PREFIX + "DATA_DIR" in env
+    )
+    for section, cls in _SECTIONS.items():
+        table = document.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(section, "expected a table")
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in table:
+            if key not in names:
+                raise ConfigError(f"{section}.{key}", "unknown key")
+        section_values = {
+            f.name: _read(
+                f,
+                f"{section}.{f.name}",
+                table.get(f.name),
+                env.get(f"{ENV_PREFIX}{section.upper()}__{f.name.upper()}"),
+            )
+            for f in dataclasses.fields(cls)
+        }
+        values[section] = cls(**section_values)
+    values["sources"] = _sources(document.get("sources", []), env, base_dir)
+    poll = values["poll"]
+    if poll.min_interval_minutes > poll.max_interval_minutes:
+        raise ConfigError("poll.min_interval_minutes", "must not exceed poll.max_interval_minutes")
+    return Settings(**values, config_path=path)
+
+
+def _field(cls: type, name: str) -> dataclasses.Field[Any]:
+    return next(f for f in dataclasses.fields(cls) if f.name == name)
+
+
+def _read(spec: dataclasses.Field[Any], key: str, file_value: Any, env_value: str | None) -> Any:
+    """The setting's value from the environment, else the file, else its default, validated."""
+    kind = _annotation(spec)
+    if env_value is not None:
+        value = _from_env(kind, env_value, key)
+    elif file_value is not None:
+        value = _from_toml(kind, file_value, key)
+    elif spec.default is not dataclasses.MISSING:
+        return spec.default
+    else:
+        return spec.default_factory()  # type: ignore[misc]
+    return _check_bounds(spec, key, value)
+
+
+def _annotation(spec: dataclasses.Field[Any]) -> Any:
+    kind = spec.type
+    if isinstance(kind, str):
+        kind = {
+            "float": float,
+            "int": int,
+            "str": str,
+            "bool": bool,
+            "Path": Path,
+            "tuple[str, ...]": tuple,
+        }.get(kind, kind)
+    if typing.get_origin(kind) is tuple:
+        return tuple
+    return kind
+
+
+def _from_env(kind: Any, raw: str, key: str) -> Any:
+    text = raw.strip()
+    if kind is tuple:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    if kind is bool:
+        return _parse_bool(text, key)
+    return _from_toml(kind, text, key, from_text=True)
+
+
+def _from_toml(kind: Any, value: Any, key: str, *, from_text: bool = False) -> Any:
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            raise TypeError
+        if kind is int:
+            if isinstance(value, bool) or not (isinstance(value, int) or from_text):
+                raise TypeError
+            return int(value)
+        if kind is float:
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) or from_text):
+                raise TypeError
+            return float(value)
+        if kind is tuple:
+            if isinstance(value, str):
+                return _from_env(tuple, value, key)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise TypeError
+            return tuple(value)
+        if kind in (str, Path):
+            if not isinstance(value, str):
+                raise TypeError
+            return kind(value)
+    except (TypeError, ValueError):
+        pass
+    expected = {
+        bool: "true or false",
+        int: "an integer",
+        float: "a number",
+        tuple: "a list of strings",
+        str: "a string",
+        Path: "a path",
+    }.get(kind, str(kind))
+    raise ConfigError(key, f"expected {expected}, got {value!r}")
+
+
+def _parse_bool(text: str, key: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(key, f"expected true or false, got {text!r}")
+
+
+def _check_bounds(spec: dataclasses.Field[Any], key: str, value: Any) -> Any:
+    low, high = spec.metadata.get("low"), spec.metadata.get("high")
+    choices = spec.metadata.get("choices") or ()
+    if low is not None and value < low:
+        raise ConfigError(key, f"must be at least {low}, got {value}")
+    if high is not None and value > high:
+        raise ConfigError(key, f"must be at most {high}, got {value}")
+    if choices:
+        normalised = value.upper() if key == "log_level" else value
+        if normalised not in choices:
+            raise ConfigError(key, f"must be one of {', '.join(choices)}, got {value!r}")
+        return normalised
+    return value
+
+
+def _resolve_path(value: Path, base_dir: Path, *, from_env: bool) -> Path:
+    value = value.expanduser()
+    if value.is_absolute():
+        return value
+    return (Path.cwd() if from_env else base_dir) / value
+
+
+def _sources(raw: Any, env: Mapping[str, str], base_dir: Path) -> tuple[SourceSettings, ...]:
+    override = env.get(ENV_PREFIX + "SOURCES")
+    if override is not None:
+        entries: list[dict[str, Any]] = [
+            {"url" if _is_http(part) else "path": part}
+            for part in (piece.strip() for piece in override.split(","))
+            if part
+        ]
+        base_dir = Path.cwd()
+    elif isinstance(raw, list) and all(isinstance(entry, dict) for entry in raw):
+        entries = raw
+    else:
+        raise ConfigError("sources", "expected an array of tables ([[sources]])")
+    return tuple(
+        _source(entry, f"sources[{index}]", base_dir) for index, entry in enumerate(entries)
+    )
+
+
+def _is_http(text: str) -> bool:
+    return text.lower().startswith(("http://", "https://"))
+
+
+def _source(entry: dict[str, Any], key: str, base_dir: Path) -> SourceSettings:
+    allowed = {"url", "path", "name", "extract_full_text", "interval_minutes"}
+    for name in entry:
+        if name not in allowed:
+            raise ConfigError(f"{key}.{name}", "unknown key")
+    url, local = entry.get("url"), entry.get("path")
+    if (url is None) == (local is None):
+        raise ConfigError(key, "give exactly one of url or path")
+    if url is not None and not (isinstance(url, str) and _is_http(url)):
+        raise ConfigError(f"{key}.url", f"expected an http(s) URL, got {url!r}")
+    if local is not None:
+        if not isinstance(local, str) or not local:
+            raise ConfigError(f"{key}.path", f"expected a folder path, got {local!r}")
+        url = str(_resolve_path(Path(local), base_dir, from_env=False))
+    name = entry.get("name") or _default_name(url)
+    if not isinstance(name, str):
+        raise ConfigError(f"{key}.name", f"expected a string, got {name!r}")
+    full_text = entry.get("extract_full_text", False)
+    if not isinstance(full_text, bool):
+        raise ConfigError(f"{key}.extract_full_text", f"expected true or false, got {full_text!r}")
+    interval = entry.get("interval_minutes")
+    if interval is not None and (
+        isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 10080
+    ):
+        raise ConfigError(
+            f"{key}.interval_minutes", f"expected minutes between 1 and 10080, got {interval!r}"
+        )
+    return SourceSettings(
+        url=url, name=name, extract_full_text=full_text, interval_minutes=interval
+    )
+
+
+def _default_name(url: str) -> str:
+    if _is_http(url):
+        host = url.split("://", 1)[1].split("/", 1)[0].split("@")[-1]
+        return host.removeprefix("www.")
+    return Path(url).name or url

@@ -1,0 +1,1 @@
+"""The ingest pipeline: fetch, parse, extract, summarise, cluster, refresh. Imports only core."""

@@ -1,0 +1,104 @@
+"""Tables, as SQLAlchemy Core metadata. Migrations create them; the store queries them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["UTCDateTime", "article_feeds", "articles", "feeds", "metadata"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored as UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False, server_default="0"),
+    Column("url", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("channel_id", BigInteger),
+    Column("extract_full_text", Boolean, nullable=False, server_default="0"),
+    Column("interval_minutes", Integer),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("initialized", Boolean, nullable=False, server_default="0"),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("next_poll_at", UTCDateTime),
+    Column("failure_count", Integer, nullable=False, server_default="0"),
+    Column("paused", Boolean, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("guild_id", "url", name="uq_feeds_guild_url"),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(32), nullable=False, unique=True),
+    Column("url", Text, nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="SET NULL")),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("language", String(16)),
+    Column("text", Text, nullable=False),
+    Column("text_is_teaser", Boolean, nullable=False, server_default="0"),
+    Column("backfill", Boolean, nullable=False, server_default="0"),
+    Column("story_id", String(32), nullable=False),
+    Column("summary", Text),
+    Column("sentence_count", Integer),
+    Index("ix_articles_published_at", "published_at"),
+    Index("ix_articles_story_id", "story_id"),
+)
+
+article_feeds = Table(
+    "article_feeds",
+    metadata,
+    Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("article_id", "feed_id"),
+    Index("ix_article_feeds_feed_id", "feed_id"),
+)

@@ -1,0 +1,381 @@
+"""The SQL store: SQLAlchemy Core on SQLite (WAL, FTS5), migrated by Alembic on open."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Engine,
+    Float,
+    RowMapping,
+    Text,
+    bindparam,
+    column,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from bot.core.errors import StorageError
+from bot.core.models import Article, Feed, NewArticle, SearchHit
+from bot.core.ports import FeedState, StoredBatch, StoreStats
+from bot.storage.schema import UTCDateTime, article_feeds, articles, feeds
+
+__all__ = ["SNIPPET_END", "SNIPPET_START", "SqlStore"]
+
+SNIPPET_START = "\x02"
+SNIPPET_END = "\x03"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_QUERY_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+_WORD = re.compile(r"\w+")
+_MAX_QUERY_TERMS = 16
+
+
+class SqlStore:
+    """:class:`bot.core.ports.Store` on SQLAlchemy Core. Use :meth:`open`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> SqlStore:
+        """Connect, creating the SQLite file's folder, and migrate the schema to the newest."""
+        try:
+            parsed = make_url(url)
+        except ArgumentError as error:
+            raise StorageError(f"invalid database URL {url!r}: {error}") from error
+        if parsed.get_backend_name() != "sqlite":
+            raise StorageError(
+                f"database {parsed.get_backend_name()!r} is not supported yet; use sqlite:///path"
+            )
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _configure_sqlite)
+        store = cls(engine)
+        store.migrate()
+        return store
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        try:
+            with self._engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except SQLAlchemyError as error:
+            raise StorageError(f"cannot open the database: {error}") from error
+
+    def close(self) -> None:
+        """Release every connection."""
+        self._engine.dispose()
+
+    # Feeds
+
+    def add_feed(
+        self,
+        url: str,
+        name: str,
+        *,
+        guild_id: int = 0,
+        channel_id: int | None = None,
+        extract_full_text: bool = False,
+        interval_minutes: int | None = None,
+    ) -> Feed:
+        options = {
+            "name": name,
+            "channel_id": channel_id,
+            "extract_full_text": extract_full_text,
+            "interval_minutes": interval_minutes,
+        }
+        with self._engine.begin() as connection:
+            existing = connection.execute(
+                select(feeds.c.id).where(feeds.c.guild_id == guild_id, feeds.c.url == url)
+            ).scalar()
+            if existing is None:
+                existing = connection.execute(
+                    feeds.insert().values(url=url, guild_id=guild_id, created_at=_now(), **options)
+                ).inserted_primary_key[0]
+            else:
+                connection.execute(update(feeds).where(feeds.c.id == existing).values(**options))
+            return _feed(
+                connection.execute(select(feeds).where(feeds.c.id == existing)).one()._mapping
+            )
+
+    def get_feed(self, feed_id: int) -> Feed | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(feeds).where(feeds.c.id == feed_id)).first()
+        return _feed(row._mapping) if row else None
+
+    def list_feeds(self, guild_id: int | None = None) -> list[Feed]:
+        query = select(feeds).order_by(feeds.c.id)
+        if guild_id is not None:
+            query = query.where(feeds.c.guild_id == guild_id)
+        with self._engine.connect() as connection:
+            return [_feed(row._mapping) for row in connection.execute(query)]
+
+    def remove_feed(self, feed_id: int) -> bool:
+        with self._engine.begin() as connection:
+            return connection.execute(feeds.delete().where(feeds.c.id == feed_id)).rowcount > 0
+
+    # Ingest
+
+    def known_article_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        with self._engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(
+                    connection.execute(select(articles.c.id).where(articles.c.id.in_(chunk)))
+                    .scalars()
+                    .all()
+                )
+        return found
+
+    def store_articles(
+        self, feed_id: int, articles_in: Sequence[NewArticle], state: FeedState, at: datetime
+    ) -> StoredBatch:
+        unique = list({article.id: article for article in articles_in}.values())
+        with self._engine.begin() as connection:
+            known = self._known_in(connection, [a.id for a in unique])
+            fresh = [a for a in unique if a.id not in known]
+            if fresh:
+                connection.execute(articles.insert(), [_article_row(a) for a in fresh])
+            if unique:
+                connection.execute(
+                    _insert_ignoring_duplicates(connection, article_feeds),
+                    [{"article_id": a.id, "feed_id": feed_id, "first_seen_at": at} for a in unique],
+                )
+            connection.execute(
+                update(feeds)
+                .where(feeds.c.id == feed_id)
+                .values(initialized=True, **_success(state, at))
+            )
+        return StoredBatch(new_ids=tuple(a.id for a in fresh), seen_count=len(unique) - len(fresh))
+
+    def record_not_modified(self, feed_id: int, state: FeedState, at: datetime) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(feeds).where(feeds.c.id == feed_id).values(**_success(state, at))
+            )
+
+    def record_feed_error(self, feed_id: int, message: str, at: datetime) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(feeds)
+                .where(feeds.c.id == feed_id)
+                .values(
+                    last_error=message[:500],
+                    last_error_at=at,
+                    failure_count=feeds.c.failure_count + 1,
+                )
+            )
+
+    # Reading
+
+    def articles_between(self, since: datetime, until: datetime, *, limit: int) -> list[Article]:
+        query = (
+            select(articles)
+            .where(articles.c.published_at >= since, articles.c.published_at <= until)
+            .order_by(articles.c.published_at.desc(), articles.c.pk.desc())
+            .limit(limit)
+        )
+        with self._engine.connect() as connection:
+            return [_article(row._mapping) for row in connection.execute(query)]
+
+    def latest_articles(self, count: int, *, source: str | None = None) -> list[Article]:
+        query = select(articles).order_by(articles.c.published_at.desc(), articles.c.pk.desc())
+        if source:
+            pattern = f"%{_escape_like(source.lower())}%"
+            query = query.where(
+                or_(
+                    func.lower(articles.c.source_name).like(pattern, escape="\\"),
+                    func.lower(articles.c.url).like(pattern, escape="\\"),
+                )
+            )
+        with self._engine.connect() as connection:
+            return [_article(row._mapping) for row in connection.execute(query.limit(count))]
+
+    def search(
+        self, query: str, *, since: datetime | None = None, limit: int = 10
+    ) -> list[SearchHit]:
+        match = fts_match_expression(query)
+        if not match:
+            return []
+        sql = (
+            "SELECT articles.*, bm25(articles_fts, 10.0, 4.0, 1.0) AS score, "
+            "snippet(articles_fts, 2, :start, :end, '…', 24) AS snippet "
+            "FROM articles_fts JOIN articles ON articles.pk = articles_fts.rowid "
+            "WHERE articles_fts MATCH :match"
+            + (" AND articles.published_at >= :since" if since else "")
+            + " ORDER BY score LIMIT :limit"
+        )
+        statement = (
+            text(sql)
+            .bindparams(
+                bindparam("match", match),
+                bindparam("start", SNIPPET_START),
+                bindparam("end", SNIPPET_END),
+                bindparam("limit", limit),
+                *([bindparam("since", since, type_=UTCDateTime())] if since else []),
+            )
+            .columns(*articles.c, column("score", Float), column("snippet", Text))
+        )
+        with self._engine.connect() as connection:
+            return [
+                SearchHit(
+                    article=_article(row._mapping),
+                    score=-float(row._mapping["score"]),
+                    snippet=row._mapping["snippet"] or "",
+                )
+                for row in connection.execute(statement)
+            ]
+
+    def save_summaries(self, summaries: Mapping[str, tuple[tuple[str, ...], int]]) -> None:
+        if not summaries:
+            return
+        with self._engine.begin() as connection:
+            for article_key, (sentences, count) in summaries.items():
+                connection.execute(
+                    update(articles)
+                    .where(articles.c.id == article_key)
+                    .values(summary=json.dumps(list(sentences)), sentence_count=count)
+                )
+
+    def stats(self) -> StoreStats:
+        with self._engine.connect() as connection:
+            feed_count = connection.execute(select(func.count()).select_from(feeds)).scalar_one()
+            article_count = connection.execute(
+                select(func.count()).select_from(articles)
+            ).scalar_one()
+            last = connection.execute(select(func.max(feeds.c.last_success_at))).scalar()
+        return StoreStats(feeds=feed_count, articles=article_count, last_refresh_at=last)
+
+    @staticmethod
+    def _known_in(connection: Connection, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            known.update(
+                connection.execute(select(articles.c.id).where(articles.c.id.in_(chunk))).scalars()
+            )
+        return known
+
+
+def fts_match_expression(query: str) -> str:
+    """User words and "quoted phrases" as an FTS5 expression matching all of them."""
+    terms = []
+    for phrase, word in _QUERY_TOKEN.findall(query):
+        words = _WORD.findall(phrase or word)
+        if words:
+            terms.append('"' + " ".join(words) + '"')
+    return " ".join(terms[:_MAX_QUERY_TERMS])
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _insert_ignoring_duplicates(connection: Connection, table: Any) -> Any:
+    dialect = connection.dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(table).on_conflict_do_nothing()
+
+
+def _success(state: FeedState, at: datetime) -> dict[str, Any]:
+    return {
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "body_hash": state.body_hash,
+        "last_success_at": at,
+        "last_error": None,
+        "failure_count": 0,
+    }
+
+
+def _article_row(article: NewArticle) -> dict[str, Any]:
+    return {
+        "id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "source_name": article.source_name,
+        "feed_id": article.feed_id,
+        "published_at": article.published_at,
+        "first_seen_at": article.first_seen_at,
+        "language": article.language,
+        "text": article.text,
+        "text_is_teaser": article.text_is_teaser,
+        "backfill": article.backfill,
+        "story_id": article.id,
+    }
+
+
+def _feed(row: RowMapping) -> Feed:
+    return Feed(
+        id=row["id"],
+        url=row["url"],
+        name=row["name"],
+        extract_full_text=bool(row["extract_full_text"]),
+        guild_id=row["guild_id"] or None,
+        channel_id=row["channel_id"],
+        interval_minutes=row["interval_minutes"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        body_hash=row["body_hash"],
+        initialized=bool(row["initialized"]),
+        last_success_at=row["last_success_at"],
+        last_error=row["last_error"],
+        last_error_at=row["last_error_at"],
+        next_poll_at=row["next_poll_at"],
+        failure_count=row["failure_count"],
+        paused=bool(row["paused"]),
+    )
+
+
+def _article(row: Mapping[str, Any]) -> Article:
+    summary = row["summary"]
+    return Article(
+        id=row["id"],
+        url=row["url"],
+        title=row["title"],
+        source_name=row["source_name"],
+        feed_id=row["feed_id"],
+        published_at=row["published_at"],
+        first_seen_at=row["first_seen_at"],
+        text=row["text"],
+        language=row["language"],
+        text_is_teaser=bool(row["text_is_teaser"]),
+        backfill=bool(row["backfill"]),
+        story_id=row["story_id"],
+        summary=tuple(json.loads(summary)) if summary else None,
+        sentence_count=row["sentence_count"],
+    )
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
