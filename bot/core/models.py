@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = [
+    "SNIPPET_END",
+    "SNIPPET_START",
     "Article",
     "Briefing",
     "Feed",
@@ -145,9 +147,14 @@ class Briefing:
     """True when the window held nothing and the newest stories were used instead."""
 
 
+SNIPPET_START = "\x02"
+SNIPPET_END = "\x03"
+
+
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """A search result: the article, its rank and a highlighted snippet."""
+    """A search result: the article, its rank and a snippet whose matches are wrapped in
+    ``SNIPPET_START``/``SNIPPET_END`` (renderers turn them into their own emphasis)."""
 
     article: Article
     score: float

@@ -31,14 +31,11 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.core.errors import StorageError
-from bot.core.models import Article, Feed, NewArticle, SearchHit
+from bot.core.models import SNIPPET_END, SNIPPET_START, Article, Feed, NewArticle, SearchHit
 from bot.core.ports import FeedState, StoredBatch, StoreStats
 from bot.storage.schema import UTCDateTime, article_feeds, articles, feeds
 
-__all__ = ["SNIPPET_END", "SNIPPET_START", "SqlStore"]
-
-SNIPPET_START = "\x02"
-SNIPPET_END = "\x03"
+__all__ = ["SqlStore", "fts_match_expression"]
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _QUERY_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+")

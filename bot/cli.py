@@ -1,0 +1,238 @@
+"""The ``newsbot`` command: run | console | brief | fetch | summarize."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+from bot import __version__
+from bot.app import (
+    build_summarizer,
+    configure_logging,
+    open_services,
+    refresh_configured,
+    run_console,
+)
+from bot.config import Settings, load_settings
+from bot.core.errors import ConfigError, NewsbotError
+from bot.core.models import FeedRefresh
+from bot.pipeline.parse import parse_article_file
+from bot.pipeline.summarize import Summarizer
+from bot.render.text import render_briefing, render_summary
+
+__all__ = ["main"]
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newsbot`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings)
+    try:
+        return args.handler(args, settings)
+    except ConfigError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except NewsbotError as error:
+        print(f"newsbot: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Self-hosted news bot: feeds in, summaries, briefings, search and alerts.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the bot (Discord with DISCORD_TOKEN set, else the console channel)",
+        description="With DISCORD_TOKEN set, start the Discord bot. Without it, refresh the "
+        "configured sources, print a briefing, then answer console commands until end of input.",
+    )
+    run.set_defaults(handler=_run)
+
+    console = commands.add_parser("console", help="an interactive prompt with the bot's commands")
+    console.set_defaults(handler=_console)
+
+    brief = commands.add_parser("brief", help="print the top stories of a time window")
+    brief.add_argument("--topic", help="only stories matching these words")
+    brief.add_argument("--hours", type=int, help="window length in hours (default from config)")
+    brief.set_defaults(handler=_brief)
+
+    fetch = commands.add_parser("fetch", help="refresh the configured feeds once")
+    fetch.add_argument("urls", nargs="*", metavar="URL", help="only these configured feeds")
+    fetch.set_defaults(handler=_fetch)
+
+    summarize = commands.add_parser(
+        "summarize",
+        help="summarise an article file, a URL, stdin (-), or a JSONL file (--jsonl)",
+    )
+    summarize.add_argument("target", nargs="?", metavar="FILE|URL|-")
+    summarize.add_argument(
+        "--jsonl",
+        metavar="IN",
+        help='read {"id","title","text"} lines from IN (- for stdin), '
+        'write {"id","summary":[...]} lines to stdout',
+    )
+    summarize.add_argument("--sentences", type=int, help="sentences per summary")
+    summarize.set_defaults(handler=_summarize)
+    return parser
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if os.environ.get("DISCORD_TOKEN"):
+        print(
+            "newsbot: the Discord transport is not part of this build yet; "
+            "unset DISCORD_TOKEN to use the console channel",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    asyncio.run(run_console(settings, sys.stdin, sys.stdout, brief_first=True))
+    return EXIT_OK
+
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(run_console(settings, sys.stdin, sys.stdout, brief_first=False))
+    return EXIT_OK
+
+
+def _brief(args: argparse.Namespace, settings: Settings) -> int:
+    async def brief() -> str:
+        async with open_services(settings) as services:
+            briefing = await services.briefings.brief(topic=args.topic, hours=args.hours)
+            return render_briefing(briefing)
+
+    print(asyncio.run(brief()))
+    return EXIT_OK
+
+
+def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    async def fetch() -> list[FeedRefresh]:
+        async with open_services(settings) as services:
+            return await refresh_configured(services, tuple(args.urls))
+
+    results = asyncio.run(fetch())
+    for result in results:
+        print(_refresh_line(result))
+    if not results:
+        print("No feeds configured: add [[sources]] to the config file or set NEWSBOT_SOURCES.")
+        return EXIT_OK
+    failed = all(result.status == "error" for result in results)
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _refresh_line(result: FeedRefresh) -> str:
+    where = f"{result.feed.name} ({result.feed.url})"
+    if result.status == "error":
+        return f"{where}: error: {result.error}"
+    if result.status == "new":
+        return f"{where}: new: {result.new_articles} new, {result.seen_articles} already stored"
+    if result.status == "seen":
+        return f"{where}: seen: {result.seen_articles} articles, all already stored"
+    return f"{where}: {result.status}"
+
+
+def _summarize(args: argparse.Namespace, settings: Settings) -> int:
+    if args.sentences is not None:
+        if not 1 <= args.sentences <= 10:
+            raise ConfigError("--sentences", f"must be between 1 and 10, got {args.sentences}")
+        settings = _with_sentences(settings, args.sentences)
+    if args.jsonl:
+        if args.target:
+            raise ConfigError("summarize", "give either FILE|URL|- or --jsonl IN, not both")
+        with _open_input(args.jsonl) as source:
+            return _summarize_jsonl(build_summarizer(settings), source, sys.stdout)
+    if not args.target:
+        raise ConfigError("summarize", "give a FILE, a URL, - for stdin, or --jsonl IN")
+    if args.target.lower().startswith(("http://", "https://")):
+        return _summarize_url(settings, args.target)
+    return _summarize_file(build_summarizer(settings), args.target)
+
+
+def _with_sentences(settings: Settings, sentences: int) -> Settings:
+    return replace(settings, summary=replace(settings.summary, sentences=sentences))
+
+
+def _summarize_url(settings: Settings, url: str) -> int:
+    async def summarize() -> str:
+        async with open_services(settings) as services:
+            page = await services.summaries.summarize_url(url)
+            summary = page.summary
+            return render_summary(page.title, page.url, summary.sentences, summary.sentence_count)
+
+    print(asyncio.run(summarize()))
+    return EXIT_OK
+
+
+def _summarize_file(summarizer: Summarizer, target: str) -> int:
+    if target == "-":
+        title, text = "", sys.stdin.read()
+    else:
+        path = Path(target)
+        if not path.is_file():
+            raise ConfigError("summarize", f"no such file: {target}")
+        entry = parse_article_file(path)
+        title, text = entry.title, entry.text
+    if not text.strip():
+        print("newsbot: nothing to summarise: the input is empty", file=sys.stderr)
+        return EXIT_FAILURE
+    summary = summarizer.summarize(text, title)
+    print(render_summary(title, "", summary.sentences, summary.sentence_count))
+    return EXIT_OK
+
+
+def _summarize_jsonl(summarizer: Summarizer, source: TextIO, sink: TextIO) -> int:
+    failures = 0
+    for number, line in enumerate(source, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise ValueError('expected an object with a "text" string')
+            title = record.get("title") or ""
+            summary = summarizer.summarize(record["text"], str(title))
+        except ValueError as error:
+            failures += 1
+            print(f"newsbot: line {number}: {error}", file=sys.stderr)
+            continue
+        sink.write(
+            json.dumps(
+                {"id": record.get("id"), "summary": list(summary.sentences)}, ensure_ascii=False
+            )
+            + "\n"
+        )
+    return EXIT_FAILURE if failures else EXIT_OK
+
+
+def _open_input(name: str) -> TextIO:
+    if name == "-":
+        return open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+    try:
+        return open(name, encoding="utf-8")
+    except OSError as error:
+        raise ConfigError("--jsonl", f"cannot read {name}: {error.strerror}") from error

@@ -1,0 +1,167 @@
+"""``refresh_feed``: the one use case that turns a feed into stored articles.
+
+The scheduler, ``newsbot fetch`` and the tests all call it. Fetching is async; parsing,
+extraction and storage run off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.core.errors import ExtractionError, FetchError, ParseError
+from bot.core.models import Feed, FeedEntry, FeedRefresh, NewArticle, ParsedFeed
+from bot.core.ports import FeedState, Store
+from bot.core.urls import article_id, canonical_url
+from bot.pipeline.extract import extract_article
+from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_feed, parse_folder
+
+if TYPE_CHECKING:
+    from bot.pipeline.fetch import Fetcher
+
+__all__ = ["Refresher"]
+
+log = logging.getLogger(__name__)
+
+_PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+_FUTURE_TOLERANCE = timedelta(minutes=5)
+MAX_PAGES_PER_REFRESH = 30
+
+
+class Refresher:
+    """Fetches, parses and stores feeds; one instance serves the whole process."""
+
+    def __init__(self, store: Store, fetcher: Fetcher, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._clock = clock
+
+    async def refresh_feed(self, feed: Feed) -> FeedRefresh:
+        """Fetch ``feed`` once and store what is new; failures are recorded, not raised."""
+        now = self._clock()
+        try:
+            loaded = await self._load(feed)
+            if loaded is None:
+                return FeedRefresh(feed=feed, status="not modified")
+            parsed, state = loaded
+            candidates = _new_articles(feed, parsed.entries, now)
+            if feed.extract_full_text:
+                candidates = await self._with_full_text(candidates)
+            batch = await asyncio.to_thread(
+                self._store.store_articles, feed.id, candidates, state, now
+            )
+        except (FetchError, ParseError) as error:
+            log.info("feed %s failed: %s", feed.url, error)
+            await asyncio.to_thread(self._store.record_feed_error, feed.id, str(error), now)
+            return FeedRefresh(feed=feed, status="error", error=str(error))
+        return FeedRefresh(
+            feed=feed,
+            status="new" if batch.new_ids else "seen",
+            new_articles=len(batch.new_ids),
+            seen_articles=batch.seen_count,
+            new_article_ids=batch.new_ids,
+        )
+
+    async def _load(self, feed: Feed) -> tuple[ParsedFeed, FeedState] | None:
+        """The parsed feed and its new caching state, or None when nothing changed."""
+        now = self._clock()
+        if feed.is_local:
+            parsed, body_hash = await asyncio.to_thread(_read_folder, Path(feed.url))
+            state = FeedState(etag=None, last_modified=None, body_hash=body_hash)
+            if body_hash == feed.body_hash:
+                await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
+                return None
+            return parsed, state
+        response = await self._fetcher.get(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified
+        )
+        if response.not_modified:
+            state = FeedState(
+                etag=response.etag or feed.etag,
+                last_modified=response.last_modified or feed.last_modified,
+                body_hash=feed.body_hash,
+            )
+            await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
+            return None
+        body_hash = hashlib.sha256(response.body).hexdigest()
+        state = FeedState(
+            etag=response.etag, last_modified=response.last_modified, body_hash=body_hash
+        )
+        if body_hash == feed.body_hash:
+            await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
+            return None
+        parsed = await asyncio.to_thread(
+            parse_feed, response.body, url=response.url, headers=response.headers
+        )
+        return parsed, state
+
+    async def _with_full_text(self, candidates: list[NewArticle]) -> list[NewArticle]:
+        """Replace teaser text by the article page's main text, for articles not yet stored."""
+        known = await asyncio.to_thread(self._store.known_article_ids, [a.id for a in candidates])
+        wanted = [a for a in candidates if a.id not in known and a.url.startswith("http")]
+        extracted = await asyncio.gather(
+            *(self._full_text(a) for a in wanted[:MAX_PAGES_PER_REFRESH])
+        )
+        by_id = {a.id: a for a in extracted}
+        skipped = {a.id for a in wanted[MAX_PAGES_PER_REFRESH:]}
+        return [
+            by_id.get(a.id) or (replace(a, text_is_teaser=True) if a.id in skipped else a)
+            for a in candidates
+        ]
+
+    async def _full_text(self, article: NewArticle) -> NewArticle:
+        try:
+            page = await self._fetcher.get(article.url, accept=_PAGE_ACCEPT)
+            extracted = await asyncio.to_thread(extract_article, page.body, page.url)
+        except (FetchError, ExtractionError) as error:
+            log.info("keeping the feed's teaser for %s: %s", article.url, error)
+            return replace(article, text_is_teaser=True)
+        return replace(article, text=extracted.text)
+
+
+def _read_folder(folder: Path) -> tuple[ParsedFeed, str]:
+    """A folder's articles and a hash of its files' names, sizes and times."""
+    digest = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in ARTICLE_SUFFIXES and path.is_file():
+                stat = path.stat()
+                digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return parse_folder(folder), digest.hexdigest()
+
+
+def _new_articles(feed: Feed, entries: Sequence[FeedEntry], now: datetime) -> list[NewArticle]:
+    """Entries as storable articles: canonical URL, stable id, a sane publication time."""
+    articles: dict[str, NewArticle] = {}
+    for entry in entries:
+        if entry.link:
+            url = canonical_url(entry.link)
+        else:
+            fallback = entry.guid or f"{entry.title}\n{entry.text[:500]}"
+            url = "urn:newsbot:" + article_id(feed.url + "\n" + fallback)
+        key = article_id(url)
+        published = entry.published or now
+        if published > now + _FUTURE_TOLERANCE:
+            published = now
+        articles.setdefault(
+            key,
+            NewArticle(
+                id=key,
+                url=url,
+                title=entry.title or "(untitled)",
+                source_name=feed.name,
+                feed_id=feed.id,
+                published_at=published,
+                first_seen_at=now,
+                text=entry.text,
+                language=entry.language,
+                backfill=not feed.initialized,
+            ),
+        )
+    return list(articles.values())

@@ -1,0 +1,1 @@
+"""Turning briefings, articles and search hits into text pages and embed payloads."""

@@ -1,0 +1,1 @@
+"""Use cases every transport calls: feeds, briefings, search, summaries."""

@@ -1,0 +1,72 @@
+"""Summaries on demand: computed when a reader first needs them, then cached in the store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from bot.core.errors import FetchError
+from bot.core.models import Article
+from bot.core.ports import Store
+from bot.pipeline.extract import extract_article
+from bot.pipeline.summarize import Summarizer, Summary
+
+if TYPE_CHECKING:
+    from bot.pipeline.fetch import Fetcher
+
+__all__ = ["PageSummary", "SummaryService"]
+
+_PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
+
+
+@dataclass(frozen=True, slots=True)
+class PageSummary:
+    """A web page condensed: its title, final URL and summary."""
+
+    url: str
+    title: str
+    summary: Summary
+
+
+class SummaryService:
+    """Summarises articles lazily and pages on request."""
+
+    def __init__(self, store: Store, summarizer: Summarizer, fetcher: Fetcher) -> None:
+        self._store = store
+        self._summarizer = summarizer
+        self._fetcher = fetcher
+
+    def summarize_text(self, text: str, title: str = "") -> Summary:
+        """Summarise plain text (sync; CPU-bound)."""
+        return self._summarizer.summarize(text, title)
+
+    def with_summaries(self, articles: Sequence[Article]) -> list[Article]:
+        """The articles with summaries filled in, computing and caching missing ones (sync)."""
+        computed: dict[str, tuple[tuple[str, ...], int]] = {}
+        result = []
+        for article in articles:
+            if article.summary is None:
+                summary = self._summarizer.summarize(article.text, article.title)
+                computed[article.id] = (summary.sentences, summary.sentence_count)
+                article = replace(
+                    article, summary=summary.sentences, sentence_count=summary.sentence_count
+                )
+            result.append(article)
+        self._store.save_summaries(computed)
+        return result
+
+    async def summarize_url(self, url: str) -> PageSummary:
+        """Fetch a page (same address rules as feeds), extract its article, summarise it."""
+        page = await self._fetcher.get(url, accept=_PAGE_ACCEPT)
+        content_type = (page.content_type or "").lower()
+        if content_type.startswith("text/plain"):
+            text, title = page.body.decode("utf-8", errors="replace"), ""
+        elif content_type and "html" not in content_type and "xml" not in content_type:
+            raise FetchError(f"{page.url} is {content_type}, not a web page")
+        else:
+            extracted = await asyncio.to_thread(extract_article, page.body, page.url)
+            text, title = extracted.text, extracted.title
+        summary = await asyncio.to_thread(self._summarizer.summarize, text, title)
+        return PageSummary(url=page.url, title=title or page.url, summary=summary)

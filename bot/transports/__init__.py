@@ -1,0 +1,1 @@
+"""Channels users reach newsbot through: the console and Discord."""

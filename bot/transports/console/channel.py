@@ -1,0 +1,121 @@
+"""A prompt that takes ``/brief``, ``/latest``, ``/search``, ``/summarize`` and ``/help``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shlex
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bot.core.errors import NewsbotError, ValidationError
+from bot.render.text import render_articles, render_briefing, render_search, render_summary
+from bot.services.briefing import BriefingService
+from bot.services.search import SearchService
+from bot.services.summaries import SummaryService
+
+__all__ = ["HELP", "ConsoleChannel"]
+
+log = logging.getLogger(__name__)
+
+HELP = """Commands:
+  /brief [topic] [hours]    top stories of the last hours (default 24), optionally on a topic
+  /latest [source] [count]  the newest articles (default 5), optionally from one source
+  /search QUERY             articles matching every word; "quoted phrases" stay together
+  /summarize URL            fetch a web page and summarise it
+  /help                     this list
+  /quit                     leave (so does Ctrl-D)"""
+
+_PROMPT = "newsbot> "
+
+
+class ConsoleChannel:
+    """Reads commands line by line and writes their answers."""
+
+    def __init__(
+        self,
+        briefings: BriefingService,
+        search: SearchService,
+        summaries: SummaryService,
+    ) -> None:
+        self._briefings = briefings
+        self._search = search
+        self._summaries = summaries
+        self._commands: dict[str, Callable[[list[str]], Awaitable[str]]] = {
+            "brief": self._brief,
+            "latest": self._latest,
+            "search": self._search_command,
+            "summarize": self._summarize,
+            "help": self._help,
+        }
+
+    async def run(self, source: TextIO, sink: TextIO, *, prompt: bool) -> None:
+        """Answer commands from ``source`` until end of input or ``/quit``."""
+        while True:
+            if prompt:
+                sink.write(_PROMPT)
+                sink.flush()
+            line = await asyncio.to_thread(source.readline)
+            if not line:
+                if prompt:
+                    sink.write("\n")
+                return
+            if line.strip() in ("/quit", "/exit"):
+                return
+            answer = await self.handle(line)
+            if answer:
+                sink.write(answer + "\n")
+                sink.flush()
+
+    async def handle(self, line: str) -> str:
+        """The answer to one command line; errors become one explanatory line."""
+        line = line.strip()
+        if not line:
+            return ""
+        if not line.startswith("/"):
+            return "Commands start with / (for example /brief). Type /help for the list."
+        name, _, rest = line[1:].partition(" ")
+        command = self._commands.get(name.lower())
+        if command is None:
+            return f"Unknown command /{name}. Type /help for the list."
+        try:
+            args = shlex.split(rest)
+        except ValueError as error:
+            return f"Cannot read the arguments: {error}."
+        try:
+            return await command(args)
+        except NewsbotError as error:
+            return f"/{name}: {error}"
+        except Exception:
+            log.exception("console command failed: %s", line)
+            return f"/{name} failed unexpectedly; the log has the details."
+
+    async def _brief(self, args: list[str]) -> str:
+        hours = None
+        if args and args[-1].isdigit():
+            hours = int(args.pop())
+        topic = " ".join(args) or None
+        return render_briefing(await self._briefings.brief(topic=topic, hours=hours))
+
+    async def _latest(self, args: list[str]) -> str:
+        count = 5
+        if args and args[-1].isdigit():
+            count = int(args.pop())
+        source = " ".join(args) or None
+        return render_articles(await self._search.latest(count=count, source=source))
+
+    async def _search_command(self, args: list[str]) -> str:
+        if not args:
+            raise ValidationError("give something to search for, e.g. /search climate summit")
+        query = " ".join(f'"{arg}"' if " " in arg else arg for arg in args)
+        return render_search(query, await self._search.search(query))
+
+    async def _summarize(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise ValidationError("give one URL, e.g. /summarize https://example.com/article")
+        page = await self._summaries.summarize_url(args[0])
+        summary = page.summary
+        return render_summary(page.title, page.url, summary.sentences, summary.sentence_count)
+
+    async def _help(self, args: list[str]) -> str:
+        return HELP
