@@ -1,0 +1,1 @@
+"""The pipeline: fetch, parse, extract, summarise, cluster; imports only bot.core."""
