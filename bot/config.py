@@ -295,7 +295,7 @@ def _resolve_path(value: Path, base_dir: Path, *, from_env: bool) -> Path:
     value = value.expanduser()
     if value.is_absolute():
         return value
-    return (Path.cwd() if from_env else base_dir) / value
+    return ((Path.cwd() if from_env else base_dir) / value).resolve()
 
 
 def _sources(raw: Any, env: Mapping[str, str], base_dir: Path) -> tuple[SourceSettings, ...]:

@@ -1,0 +1,170 @@
+"""The SQLite store on real files: migrations, WAL, dedupe, full-text search, summaries."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.core.errors import StorageError
+from bot.core.models import NewArticle
+from bot.core.ports import FeedState
+from bot.storage.sql import SqlStore, fts_match_expression
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+STATE = FeedState(etag='"abc"', last_modified="Fri, 20 Nov 2026 12:00:00 GMT", body_hash="h1")
+
+
+def article(key: str, title: str, text: str, *, feed_id: int, hours_ago: float = 1) -> NewArticle:
+    return NewArticle(
+        id=key,
+        url=f"https://news.example/{key}",
+        title=title,
+        source_name="Example News",
+        feed_id=feed_id,
+        published_at=NOW - timedelta(hours=hours_ago),
+        first_seen_at=NOW,
+        text=text,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqlStore:
+    opened = SqlStore.open(f"sqlite:///{tmp_path / 'sub' / 'news.db'}")
+    yield opened
+    opened.close()
+
+
+def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> None:
+    path = tmp_path / "sub" / "news.db"
+    assert path.is_file()
+    with sqlite3.connect(path) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert {"feeds", "articles", "article_feeds", "articles_fts"} <= tables
+    assert mode == "wal"
+    assert revision == "0001"
+
+
+def test_reopening_keeps_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    first = SqlStore.open(url)
+    feed = first.add_feed("https://news.example/rss", "Example")
+    first.store_articles(feed.id, [article("a1", "T", "Body.", feed_id=feed.id)], STATE, NOW)
+    first.close()
+    second = SqlStore.open(url)
+    assert second.stats().articles == 1
+    assert second.list_feeds()[0].etag == '"abc"'
+    second.close()
+
+
+def test_unsupported_database_is_a_clear_error() -> None:
+    with pytest.raises(StorageError, match="not supported"):
+        SqlStore.open("mysql://user@localhost/db")
+    with pytest.raises(StorageError, match="invalid database URL"):
+        SqlStore.open("::nonsense::")
+
+
+def test_add_feed_is_an_upsert_per_guild(store: SqlStore) -> None:
+    first = store.add_feed("https://news.example/rss", "Example")
+    again = store.add_feed("https://news.example/rss", "Renamed", extract_full_text=True)
+    other_guild = store.add_feed("https://news.example/rss", "Example", guild_id=42)
+    assert again.id == first.id and again.name == "Renamed" and again.extract_full_text
+    assert other_guild.id != first.id and other_guild.guild_id == 42
+    assert [f.id for f in store.list_feeds(0)] == [first.id]
+    assert store.remove_feed(first.id) and not store.remove_feed(first.id)
+
+
+def test_store_articles_dedupes_and_links_feeds(store: SqlStore) -> None:
+    a = store.add_feed("https://a.example/rss", "A")
+    b = store.add_feed("https://b.example/rss", "B")
+    shared = article("same", "Shared story", "Body.", feed_id=a.id)
+    batch = store.store_articles(a.id, [shared, shared], STATE, NOW)
+    assert batch.new_ids == ("same",) and batch.seen_count == 0
+    batch = store.store_articles(b.id, [shared], STATE, NOW)
+    assert batch.new_ids == () and batch.seen_count == 1
+    assert store.stats().articles == 1
+    assert store.known_article_ids(["same", "other"]) == {"same"}
+    feed = store.get_feed(b.id)
+    assert feed is not None and feed.initialized and feed.last_success_at == NOW
+
+
+def test_errors_and_not_modified_are_recorded(store: SqlStore) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    store.record_feed_error(feed.id, "HTTP 500 from https://a.example/rss", NOW)
+    store.record_feed_error(feed.id, "HTTP 500 again", NOW)
+    failing = store.get_feed(feed.id)
+    assert failing is not None and failing.failure_count == 2
+    assert failing.last_error == "HTTP 500 again" and failing.last_error_at == NOW
+    store.record_not_modified(feed.id, STATE, NOW + timedelta(minutes=10))
+    healthy = store.get_feed(feed.id)
+    assert healthy is not None and healthy.failure_count == 0 and healthy.last_error is None
+    assert healthy.etag == '"abc"' and not healthy.initialized
+
+
+def test_time_window_and_latest(store: SqlStore) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    items = [
+        article(f"a{h}", f"Story {h}", "Body.", feed_id=feed.id, hours_ago=h) for h in (1, 5, 30)
+    ]
+    store.store_articles(feed.id, items, STATE, NOW)
+    window = store.articles_between(NOW - timedelta(hours=24), NOW, limit=10)
+    assert [a.id for a in window] == ["a1", "a5"]
+    assert [a.id for a in store.latest_articles(2)] == ["a1", "a5"]
+    assert [a.id for a in store.latest_articles(5, source="example news")] == ["a1", "a5", "a30"]
+    assert store.latest_articles(5, source="nobody") == []
+    assert window[0].published_at.tzinfo is not None
+
+
+def test_full_text_search_ranks_title_matches_first(store: SqlStore) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    store.store_articles(
+        feed.id,
+        [
+            article(
+                "body",
+                "Harvest begins",
+                "Sanctions were mentioned once in passing.",
+                feed_id=feed.id,
+            ),
+            article(
+                "title",
+                "New sanctions on oil exports",
+                "Officials announced measures.",
+                feed_id=feed.id,
+            ),
+            article("old", "Sanctions of the past", "History.", feed_id=feed.id, hours_ago=100),
+        ],
+        STATE,
+        NOW,
+    )
+    hits = store.search("sanction", since=NOW - timedelta(hours=24))
+    assert [hit.article.id for hit in hits] == ["title", "body"]
+    assert "\x02Sanctions\x03" in hits[1].snippet
+    assert [h.article.id for h in store.search('"oil exports"')] == ["title"]
+    assert store.search("   ") == [] and store.search('"" ***') == []
+
+
+def test_summaries_are_cached_and_searchable(store: SqlStore) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    store.store_articles(feed.id, [article("a", "T", "Body.", feed_id=feed.id)], STATE, NOW)
+    store.save_summaries({"a": (("Zeppelins return to the sky.",), 7)})
+    cached = store.latest_articles(1)[0]
+    assert cached.summary == ("Zeppelins return to the sky.",) and cached.sentence_count == 7
+    assert [hit.article.id for hit in store.search("zeppelin")] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expression"),
+    [
+        ("iran strikes", '"iran" "strikes"'),
+        ('"oil exports" NOT', '"oil exports" "NOT"'),
+        ("a*b OR (c)", '"a b" "OR" "c"'),
+        ("", ""),
+    ],
+)
+def test_user_text_never_reaches_fts_syntax(query: str, expression: str) -> None:
+    assert fts_match_expression(query) == expression
