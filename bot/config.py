@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import ConfigError
+from bot.core.urls import host_name
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "BriefingSettings",
     "FetchSettings",
+    "LimitSettings",
     "PollSettings",
     "Settings",
     "SourceSettings",
@@ -91,6 +93,16 @@ class PollSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """Per-guild caps on what members and admins can create."""
+
+    feeds_per_guild: int = _setting(50, low=1, high=10000)
+    schedules_per_guild: int = _setting(20, low=1, high=1000)
+    subscriptions_per_user: int = _setting(25, low=1, high=1000)
+    subscriptions_per_guild: int = _setting(1000, low=1, high=100000)
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSettings:
     """A feed URL or a local folder of article files."""
 
@@ -111,6 +123,7 @@ class Settings:
     summary: SummarySettings = field(default_factory=SummarySettings)
     briefing: BriefingSettings = field(default_factory=BriefingSettings)
     poll: PollSettings = field(default_factory=PollSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     sources: tuple[SourceSettings, ...] = ()
     config_path: Path | None = None
 
@@ -125,6 +138,7 @@ _SECTIONS: dict[str, type] = {
     "summary": SummarySettings,
     "briefing": BriefingSettings,
     "poll": PollSettings,
+    "limits": LimitSettings,
 }
 _TOP_LEVEL = ("data_dir", "database_url", "log_level")
 _EMBEDDED_SOURCES = ({"name": "seeds", "path": "seeds"},)
@@ -353,7 +367,4 @@ def _source(entry: dict[str, Any], key: str, base_dir: Path) -> SourceSettings:
 
 
 def _default_name(url: str) -> str:
-    if _is_http(url):
-        host = url.split("://", 1)[1].split("/", 1)[0].split("@")[-1]
-        return host.removeprefix("www.")
-    return Path(url).name or url
+    return host_name(url) if _is_http(url) else Path(url).name or url

@@ -15,8 +15,10 @@ __all__ = [
     "FeedRefresh",
     "NewArticle",
     "ParsedFeed",
+    "Schedule",
     "SearchHit",
     "Story",
+    "Subscription",
     "SummarySentence",
 ]
 
@@ -172,3 +174,39 @@ class FeedRefresh:
     seen_articles: int = 0
     error: str | None = None
     new_article_ids: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A member's standing query: matching stories are delivered by DM or to a channel."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    query: str
+    delivery: str
+    """``dm`` or ``here`` (the channel it was created in)."""
+    channel_id: int | None
+    created_at: datetime
+    active: bool = True
+    disabled_reason: str | None = None
+    breaking_sources: int | None = None
+    breaking_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A briefing posted to a channel at a local time on some days of the week."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    time_of_day: str
+    """``HH:MM``, local to ``timezone``."""
+    timezone: str
+    days: tuple[int, ...]
+    """ISO weekdays, 1 = Monday … 7 = Sunday."""
+    topic: str | None
+    created_by: int
+    created_at: datetime
+    last_run_at: datetime | None = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.models import Article, Feed, NewArticle, SearchHit
+from bot.core.models import Article, Feed, NewArticle, Schedule, SearchHit, Subscription
 
 __all__ = ["FeedState", "Store", "StoreStats", "StoredBatch"]
 
@@ -109,4 +109,50 @@ class Store(Protocol):
 
     def stats(self) -> StoreStats:
         """Counts for ``/news status``."""
+        ...
+
+    def add_subscription(
+        self,
+        guild_id: int,
+        user_id: int,
+        query: str,
+        delivery: str,
+        channel_id: int | None,
+        at: datetime,
+    ) -> Subscription:
+        """Store a subscription (already validated)."""
+        ...
+
+    def list_subscriptions(self, guild_id: int, user_id: int | None = None) -> list[Subscription]:
+        """A guild's subscriptions, or one member's."""
+        ...
+
+    def remove_subscription(self, guild_id: int, user_id: int, subscription_id: int) -> bool:
+        """Delete a member's own subscription; False when there was none."""
+        ...
+
+    def add_schedule(
+        self,
+        guild_id: int,
+        channel_id: int,
+        time_of_day: str,
+        timezone: str,
+        days: tuple[int, ...],
+        topic: str | None,
+        created_by: int,
+        at: datetime,
+    ) -> Schedule:
+        """Store a briefing schedule (already validated)."""
+        ...
+
+    def list_schedules(self, guild_id: int | None = None) -> list[Schedule]:
+        """All schedules, or a guild's."""
+        ...
+
+    def remove_schedule(self, guild_id: int, schedule_id: int) -> bool:
+        """Delete a guild's schedule; False when there was none."""
+        ...
+
+    def delete_guild(self, guild_id: int) -> None:
+        """Forget a guild's feeds, subscriptions and schedules."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["article_id", "canonical_url", "is_tracking_parameter"]
+__all__ = ["article_id", "canonical_url", "host_name", "is_tracking_parameter"]
 
 _TRACKING_NAMES = frozenset(
     {
@@ -94,3 +94,8 @@ def canonical_url(url: str) -> str:
 def article_id(key: str) -> str:
     """A stable 16-hex-digit id for an article key (its canonical URL, or a GUID)."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def host_name(url: str) -> str:
+    """The host of a URL without ``www.``, for naming a source; the URL itself if it has none."""
+    return (urlsplit(url).hostname or url).removeprefix("www.")

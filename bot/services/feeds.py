@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
+from bot.core.errors import ValidationError
 from bot.core.models import Feed, FeedRefresh
 from bot.core.ports import Store
+from bot.core.urls import host_name
+from bot.pipeline.opml import OpmlFeed, export_opml, parse_opml
 from bot.pipeline.refresh import Refresher
 
-__all__ = ["ConfiguredSource", "FeedService"]
+__all__ = [
+    "AddedFeed",
+    "ConfiguredSource",
+    "FeedService",
+    "ImportReport",
+    "check_feed_url",
+]
 
 CONFIG_GUILD = 0
+MAX_URL_CHARS = 2048
 
 
 class ConfiguredSource(Protocol):
@@ -24,12 +36,30 @@ class ConfiguredSource(Protocol):
     interval_minutes: int | None
 
 
-class FeedService:
-    """Feeds of the config file, and refreshing any set of feeds."""
+@dataclass(frozen=True, slots=True)
+class AddedFeed:
+    """A feed a guild added, with what its first fetch found."""
 
-    def __init__(self, store: Store, refresher: Refresher) -> None:
+    feed: Feed
+    refresh: FeedRefresh
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an OPML import did, feed by feed."""
+
+    added: tuple[AddedFeed, ...]
+    failed: tuple[tuple[str, str], ...]
+    """(url, reason) for each feed that was not added."""
+
+
+class FeedService:
+    """Feeds of the config file and of guilds, and refreshing any set of feeds."""
+
+    def __init__(self, store: Store, refresher: Refresher, *, max_per_guild: int = 50) -> None:
         self._store = store
         self._refresher = refresher
+        self._max_per_guild = max_per_guild
 
     async def sync_config_sources(self, sources: Iterable[ConfiguredSource]) -> list[Feed]:
         """Make the config file's sources the store's guild-0 feeds: add, update, remove."""
@@ -70,6 +100,89 @@ class FeedService:
             next(results) if feed is not None else _not_configured(url)
             for url, feed in zip(urls or [f.url for f in chosen], chosen, strict=True)
         ]
+
+    async def add_guild_feed(
+        self,
+        guild_id: int,
+        url: str,
+        *,
+        channel_id: int | None = None,
+        interval_minutes: int | None = None,
+        name: str | None = None,
+    ) -> AddedFeed:
+        """Add a feed for a guild after fetching it once; a feed that fails is not added.
+
+        The first fetch records what the feed already holds as seen, so nothing old is posted.
+        """
+        url = check_feed_url(url)
+        feeds = await asyncio.to_thread(self._store.list_feeds, guild_id)
+        if any(feed.url == url for feed in feeds):
+            raise ValidationError(f"this server already follows {url}")
+        if len(feeds) >= self._max_per_guild:
+            raise ValidationError(
+                f"this server already has {self._max_per_guild} feeds, the most allowed"
+            )
+        feed = await asyncio.to_thread(
+            self._store.add_feed,
+            url,
+            name or host_name(url),
+            guild_id=guild_id,
+            channel_id=channel_id,
+            interval_minutes=interval_minutes,
+        )
+        refresh = await self._refresher.refresh_feed(feed)
+        if refresh.status == "error":
+            await asyncio.to_thread(self._store.remove_feed, feed.id)
+            raise ValidationError(f"could not add {url}: {refresh.error}")
+        named = await asyncio.to_thread(self._store.get_feed, feed.id)
+        return AddedFeed(feed=named or feed, refresh=refresh)
+
+    async def remove_guild_feed(self, guild_id: int, feed_id: int) -> Feed:
+        """Stop following one of the guild's feeds; its stored articles stay."""
+        feed = await asyncio.to_thread(self._store.get_feed, feed_id)
+        if feed is None or (feed.guild_id or 0) != guild_id:
+            raise ValidationError(f"this server has no feed #{feed_id}")
+        await asyncio.to_thread(self._store.remove_feed, feed_id)
+        return feed
+
+    async def guild_feeds(self, guild_id: int) -> list[Feed]:
+        """The guild's feeds with their health (last success, last error, next poll)."""
+        return await asyncio.to_thread(self._store.list_feeds, guild_id)
+
+    async def import_opml(
+        self, guild_id: int, document: bytes, *, channel_id: int | None = None
+    ) -> ImportReport:
+        """Add every feed of an OPML file; each one that fails is reported, not fatal."""
+        entries = await asyncio.to_thread(parse_opml, document)
+        if not entries:
+            raise ValidationError("the OPML file lists no feeds (no outline has an xmlUrl)")
+        added, failed = [], []
+        for entry in entries:
+            try:
+                added.append(
+                    await self.add_guild_feed(
+                        guild_id, entry.url, channel_id=channel_id, name=entry.title
+                    )
+                )
+            except ValidationError as error:
+                failed.append((entry.url, str(error)))
+        return ImportReport(added=tuple(added), failed=tuple(failed))
+
+    async def export_opml(self, guild_id: int) -> bytes:
+        """The guild's feeds as an OPML document."""
+        feeds = await asyncio.to_thread(self._store.list_feeds, guild_id)
+        return export_opml([OpmlFeed(title=feed.name, url=feed.url) for feed in feeds])
+
+
+def check_feed_url(url: str) -> str:
+    """An http(s) URL of at most 2048 characters, or :class:`ValidationError`."""
+    cleaned = url.strip()
+    if len(cleaned) > MAX_URL_CHARS:
+        raise ValidationError(f"the URL is longer than {MAX_URL_CHARS} characters")
+    parts = urlsplit(cleaned)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"“{url[:100]}” is not an http(s) URL")
+    return cleaned
 
 
 def _not_configured(url: str) -> FeedRefresh:

@@ -23,7 +23,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UTCDateTime", "article_feeds", "articles", "feeds", "metadata"]
+__all__ = [
+    "UTCDateTime",
+    "article_feeds",
+    "articles",
+    "feeds",
+    "metadata",
+    "schedules",
+    "subscriptions",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -101,4 +109,37 @@ article_feeds = Table(
     Column("first_seen_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("article_id", "feed_id"),
     Index("ix_article_feeds_feed_id", "feed_id"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("delivery", String(8), nullable=False),
+    Column("channel_id", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("disabled_reason", Text),
+    Column("breaking_sources", Integer),
+    Column("breaking_minutes", Integer),
+    Index("ix_subscriptions_guild_user", "guild_id", "user_id"),
+)
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("time_of_day", String(5), nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("days", String(16), nullable=False),
+    Column("topic", Text),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_run_at", UTCDateTime),
+    Index("ix_schedules_guild", "guild_id"),
 )

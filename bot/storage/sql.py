@@ -31,9 +31,25 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.core.errors import StorageError
-from bot.core.models import SNIPPET_END, SNIPPET_START, Article, Feed, NewArticle, SearchHit
+from bot.core.models import (
+    SNIPPET_END,
+    SNIPPET_START,
+    Article,
+    Feed,
+    NewArticle,
+    Schedule,
+    SearchHit,
+    Subscription,
+)
 from bot.core.ports import FeedState, StoredBatch, StoreStats
-from bot.storage.schema import UTCDateTime, article_feeds, articles, feeds
+from bot.storage.schema import (
+    UTCDateTime,
+    article_feeds,
+    articles,
+    feeds,
+    schedules,
+    subscriptions,
+)
 
 __all__ = ["SqlStore", "fts_match_expression"]
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -264,6 +280,105 @@ class SqlStore:
             last = connection.execute(select(func.max(feeds.c.last_success_at))).scalar()
         return StoreStats(feeds=feed_count, articles=article_count, last_refresh_at=last)
 
+    # Subscriptions
+
+    def add_subscription(
+        self,
+        guild_id: int,
+        user_id: int,
+        query: str,
+        delivery: str,
+        channel_id: int | None,
+        at: datetime,
+    ) -> Subscription:
+        with self._engine.begin() as connection:
+            new_id = connection.execute(
+                subscriptions.insert().values(
+                    guild_id=guild_id,
+                    user_id=user_id,
+                    query=query,
+                    delivery=delivery,
+                    channel_id=channel_id,
+                    created_at=at,
+                )
+            ).inserted_primary_key[0]
+            row = connection.execute(
+                select(subscriptions).where(subscriptions.c.id == new_id)
+            ).one()
+        return _subscription(row._mapping)
+
+    def list_subscriptions(self, guild_id: int, user_id: int | None = None) -> list[Subscription]:
+        query = select(subscriptions).where(subscriptions.c.guild_id == guild_id)
+        if user_id is not None:
+            query = query.where(subscriptions.c.user_id == user_id)
+        with self._engine.connect() as connection:
+            rows = connection.execute(query.order_by(subscriptions.c.id))
+            return [_subscription(row._mapping) for row in rows]
+
+    def remove_subscription(self, guild_id: int, user_id: int, subscription_id: int) -> bool:
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                subscriptions.delete().where(
+                    subscriptions.c.id == subscription_id,
+                    subscriptions.c.guild_id == guild_id,
+                    subscriptions.c.user_id == user_id,
+                )
+            )
+        return result.rowcount > 0
+
+    # Schedules
+
+    def add_schedule(
+        self,
+        guild_id: int,
+        channel_id: int,
+        time_of_day: str,
+        timezone: str,
+        days: tuple[int, ...],
+        topic: str | None,
+        created_by: int,
+        at: datetime,
+    ) -> Schedule:
+        with self._engine.begin() as connection:
+            new_id = connection.execute(
+                schedules.insert().values(
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    time_of_day=time_of_day,
+                    timezone=timezone,
+                    days="".join(str(day) for day in days),
+                    topic=topic,
+                    created_by=created_by,
+                    created_at=at,
+                )
+            ).inserted_primary_key[0]
+            row = connection.execute(select(schedules).where(schedules.c.id == new_id)).one()
+        return _schedule(row._mapping)
+
+    def list_schedules(self, guild_id: int | None = None) -> list[Schedule]:
+        query = select(schedules).order_by(schedules.c.id)
+        if guild_id is not None:
+            query = query.where(schedules.c.guild_id == guild_id)
+        with self._engine.connect() as connection:
+            return [_schedule(row._mapping) for row in connection.execute(query)]
+
+    def remove_schedule(self, guild_id: int, schedule_id: int) -> bool:
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                schedules.delete().where(
+                    schedules.c.id == schedule_id, schedules.c.guild_id == guild_id
+                )
+            )
+        return result.rowcount > 0
+
+    def delete_guild(self, guild_id: int) -> None:
+        """Forget a guild: its feeds, subscriptions and schedules (articles stay shared)."""
+        if guild_id == 0:
+            raise StorageError("guild 0 holds the config file's feeds and cannot be deleted")
+        with self._engine.begin() as connection:
+            for table in (subscriptions, schedules, feeds):
+                connection.execute(table.delete().where(table.c.guild_id == guild_id))
+
     @staticmethod
     def _known_in(connection: Connection, ids: list[str]) -> set[str]:
         known: set[str] = set()
@@ -347,6 +462,37 @@ def _feed(row: RowMapping) -> Feed:
         next_poll_at=row["next_poll_at"],
         failure_count=row["failure_count"],
         paused=bool(row["paused"]),
+    )
+
+
+def _subscription(row: RowMapping) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        query=row["query"],
+        delivery=row["delivery"],
+        channel_id=row["channel_id"],
+        created_at=row["created_at"],
+        active=bool(row["active"]),
+        disabled_reason=row["disabled_reason"],
+        breaking_sources=row["breaking_sources"],
+        breaking_minutes=row["breaking_minutes"],
+    )
+
+
+def _schedule(row: RowMapping) -> Schedule:
+    return Schedule(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        time_of_day=row["time_of_day"],
+        timezone=row["timezone"],
+        days=tuple(int(day) for day in row["days"]),
+        topic=row["topic"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        last_run_at=row["last_run_at"],
     )
 
 

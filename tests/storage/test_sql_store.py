@@ -44,9 +44,16 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> 
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    assert {"feeds", "articles", "article_feeds", "articles_fts"} <= tables
+    assert {
+        "feeds",
+        "articles",
+        "article_feeds",
+        "articles_fts",
+        "subscriptions",
+        "schedules",
+    } <= tables
     assert mode == "wal"
-    assert revision == "0001"
+    assert revision == "0002"
 
 
 def test_reopening_keeps_data(tmp_path: Path) -> None:

@@ -1,0 +1,75 @@
+"""Topic subscriptions: validated and stored here; the alert engine delivers them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.core.errors import ValidationError
+from bot.core.models import Subscription
+from bot.core.ports import Store
+from bot.pipeline.query import normalise_query, parse_query
+
+__all__ = ["DELIVERIES", "SubscriptionService"]
+
+DELIVERIES = ("dm", "here")
+
+
+class SubscriptionService:
+    """A member's subscriptions within one guild."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        *,
+        max_per_user: int = 25,
+        max_per_guild: int = 1000,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._max_per_user = max_per_user
+        self._max_per_guild = max_per_guild
+
+    async def subscribe(
+        self, guild_id: int, user_id: int, query: str, delivery: str, channel_id: int
+    ) -> Subscription:
+        """Validate the query and store the subscription (delivered by DM or in this channel)."""
+        if delivery not in DELIVERIES:
+            raise ValidationError(f"delivery must be dm or here, got {delivery!r}")
+        normalised = normalise_query(parse_query(query))
+
+        def add() -> Subscription:
+            existing = self._store.list_subscriptions(guild_id)
+            mine = [s for s in existing if s.user_id == user_id]
+            if any(s.query == normalised and s.delivery == delivery for s in mine):
+                raise ValidationError(f"you already follow “{normalised}” by {delivery}")
+            if len(mine) >= self._max_per_user:
+                raise ValidationError(
+                    f"you already have {self._max_per_user} subscriptions here, the most allowed"
+                )
+            if len(existing) >= self._max_per_guild:
+                raise ValidationError("this server has reached its limit of subscriptions")
+            return self._store.add_subscription(
+                guild_id,
+                user_id,
+                normalised,
+                delivery,
+                channel_id if delivery == "here" else None,
+                self._clock(),
+            )
+
+        return await asyncio.to_thread(add)
+
+    async def list(self, guild_id: int, user_id: int) -> list[Subscription]:
+        """The member's subscriptions in this guild."""
+        return await asyncio.to_thread(self._store.list_subscriptions, guild_id, user_id)
+
+    async def unsubscribe(self, guild_id: int, user_id: int, subscription_id: int) -> None:
+        """Delete one of the member's own subscriptions."""
+        removed = await asyncio.to_thread(
+            self._store.remove_subscription, guild_id, user_id, subscription_id
+        )
+        if not removed:
+            raise ValidationError(f"you have no subscription #{subscription_id} on this server")
