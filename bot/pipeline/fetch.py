@@ -1,0 +1,879 @@
+"""newsbot's one HTTP client: :class:`Fetcher` wraps the process's single ``httpx.AsyncClient``.
+
+Rules every request follows:
+
+* **Address policy at connect time.** A custom httpcore network backend resolves each host
+  itself, checks every resolved address with :class:`~bot.pipeline.netguard.AddressPolicy`
+  and dials the checked IP (TLS SNI and certificate checks still use the hostname). A name
+  that resolves to an internal address is refused however it is spelled, and so is every
+  redirect hop, because each hop opens its connection through the same backend.
+  ``localhost``/``*.localhost`` resolve to loopback and ``*.invalid`` never resolves (RFC 6761),
+  numeric hosts such as ``127.1`` or ``0x7f000001`` are read the way browsers read them.
+* **Redirects** are followed here (at most ``max_redirects`` <= 5), only to http/https URLs.
+* **Time**: httpx connect/read timeouts plus a total ``deadline`` per request covering every
+  hop and the body. Time spent queueing for a concurrency slot does not count.
+* **Size**: the body is read raw and decoded here (gzip, deflate zlib-wrapped or raw, brotli
+  when a bounded ``brotli`` module is importable; stacked codings too) in bounded steps, so
+  the *decoded* size is capped without a compression bomb ever being inflated in memory.
+  Response headers are capped at ``max_header_bytes`` (the sum of name + value + 4 per field).
+  Independently, httpcore's h11 parser refuses a header block over 100 KiB before it is
+  complete; that also surfaces as :class:`ResponseTooLargeError`, so the effective cap is
+  ``min(max_header_bytes, 100 KiB)``.
+* **Concurrency**: at most ``max_connections`` requests in flight, ``max_per_host`` per host.
+* **No cookies** are stored or sent, no proxies or ``.netrc`` are read from the environment.
+
+Every failure is one of the :class:`~bot.core.errors.FetchError` subclasses, with a sentence
+that names the URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import http.cookiejar
+import ipaddress
+import socket
+import time
+import zlib
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+import httpcore
+import httpx
+
+from bot.core.errors import (
+    BlockedAddressError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    InvalidURLError,
+    NetworkError,
+    ResponseTooLargeError,
+    TooManyRedirectsError,
+)
+from bot.pipeline.netguard import (
+    AddressPolicy,
+    IPAddress,
+    is_valid_hostname,
+    parse_legacy_ipv4,
+)
+
+__all__ = [
+    "DEFAULT_ACCEPT",
+    "FetchLimits",
+    "FetchResponse",
+    "Fetcher",
+    "ResponseHeaders",
+    "parse_retry_after",
+    "validate_url",
+]
+
+DEFAULT_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+MAX_URL_LENGTH = 2048
+MAX_REDIRECTS_CEILING = 5
+MAX_RETRY_AFTER_SECONDS = 86400.0
+MAX_STACKED_ENCODINGS = 4
+_DECODE_STEP_BYTES = 64 * 1024
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Timeouts, caps and the address allow-list; validated on creation (``ValueError``)."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 60.0
+    max_redirects: int = 5
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_header_bytes: int = 64 * 1024
+    max_connections: int = 20
+    max_per_host: int = 2
+    user_agent: str = (
+        "newsbot/0.1 (+https://github.com/newsbot/newsbot; self-hosted Discord news bot)"
+    )
+    allow_networks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("connect_timeout", "read_timeout", "deadline"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        for name in ("max_body_bytes", "max_header_bytes", "max_connections", "max_per_host"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive whole number, not {value!r}")
+        redirects = self.max_redirects
+        if (
+            isinstance(redirects, bool)
+            or not isinstance(redirects, int)
+            or not 0 <= redirects <= MAX_REDIRECTS_CEILING
+        ):
+            raise ValueError(
+                f"max_redirects must be between 0 and {MAX_REDIRECTS_CEILING}, not {redirects!r}"
+            )
+        if not self.user_agent or any(ch in self.user_agent for ch in "\r\n\0"):
+            raise ValueError("user_agent must be a non-empty single line")
+        AddressPolicy.from_entries(self.allow_networks)  # raises ValueError on a bad entry
+        object.__setattr__(self, "allow_networks", tuple(self.allow_networks))
+
+
+class ResponseHeaders(Mapping[str, str]):
+    """Read-only response headers with case-insensitive lookups.
+
+    Values are decoded as ISO-8859-1, so they round-trip byte for byte (an ETag sent back in
+    ``If-None-Match`` is exactly what the server sent). Repeated fields are joined with ``", "``.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, raw: list[tuple[bytes, bytes]] | tuple[tuple[bytes, bytes], ...]) -> None:
+        fields: dict[str, str] = {}
+        for raw_name, raw_value in raw:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            fields[name] = f"{fields[name]}, {value}" if name in fields else value
+        self._fields = fields
+
+    def __getitem__(self, name: str) -> str:
+        return self._fields[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._fields.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ResponseHeaders):
+            return self._fields == other._fields
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"ResponseHeaders({self._fields!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResponse:
+    """A successful fetch: a 2xx with its decoded body, or a 304 with an empty body."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def not_modified(self) -> bool:
+        """True when the server answered 304 to a conditional request."""
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        """The ``ETag`` header, for the next conditional request."""
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        """The ``Last-Modified`` header, for the next conditional request."""
+        return self.headers.get("last-modified")
+
+    @property
+    def content_type(self) -> str | None:
+        """The ``Content-Type`` header as sent, parameters included."""
+        return self.headers.get("content-type")
+
+
+def validate_url(url: str) -> str:
+    """Return ``url`` normalised if newsbot may try to fetch it, else raise InvalidURLError.
+
+    Only the URL's form is checked here; where its host points is checked when connecting.
+    """
+    return str(_parse_url(url))
+
+
+def _parse_url(url: str) -> httpx.URL:
+    if not isinstance(url, str):
+        raise InvalidURLError(f"{url!r} is not a URL string.")
+    shown = url if len(url) <= 100 else f"{url[:100]}…"
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidURLError(
+            f"The URL {shown} is {len(url)} characters long; the limit is {MAX_URL_LENGTH}."
+        )
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise InvalidURLError(f"The URL {shown!r} contains spaces or control characters.")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as error:
+        raise InvalidURLError(f"The URL {shown} is malformed: {error}.") from None
+    if parsed.scheme not in ("http", "https"):
+        scheme = parsed.scheme or "no scheme"
+        raise InvalidURLError(f"The URL {shown} uses {scheme}; only http and https are fetched.")
+    if parsed.userinfo:
+        raise InvalidURLError(f"The URL {shown} contains a user name or password.")
+    host = parsed.raw_host.decode("ascii", errors="replace")
+    if not host:
+        raise InvalidURLError(f"The URL {shown} has no host.")
+    if not _is_valid_host(host):
+        raise InvalidURLError(f"The URL {shown} has an invalid host {host!r}.")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        raise InvalidURLError(f"The URL {shown} has an invalid port {parsed.port}.")
+    return parsed.copy_with(fragment=None) if parsed.fragment else parsed
+
+
+def _is_valid_host(host: str) -> bool:
+    if ":" in host:
+        if "%" in host:
+            return False
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    try:
+        parse_legacy_ipv4(host)
+    except ValueError:
+        return False
+    return is_valid_hostname(host)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date).
+
+    Clamped to ``[0, 86400]``; ``None`` when absent or unparsable. ``now`` is a Unix time
+    (default: the current time) used for HTTP-dates.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isascii() and text.isdigit():
+        return min(float(int(text)), MAX_RETRY_AFTER_SECONDS)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    current = time.time() if now is None else now
+    try:
+        delay = when.timestamp() - current
+    except (OverflowError, OSError, ValueError):
+        return None
+    return min(max(delay, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+# --- bounded body decoding -------------------------------------------------------------------
+
+
+class _BodyDecodeError(Exception):
+    """The body is not valid data for its Content-Encoding."""
+
+
+class _DecodeStage(Protocol):
+    def feed(self, data: bytes) -> None: ...
+
+    def pull(self, max_bytes: int) -> bytes: ...
+
+
+class _ZlibStage:
+    """gzip (possibly multi-member) or deflate (zlib-wrapped or raw), inflated in bounded steps."""
+
+    def __init__(self, coding: str) -> None:
+        self._gzip = coding == "gzip"
+        self._decompressor: zlib._Decompress | None = None
+        self._pending = b""  # input not yet handed to the decompressor
+        self._finished = False  # trailing bytes after the last member are ignored
+
+    def feed(self, data: bytes) -> None:
+        if not self._finished:
+            self._pending += data
+
+    def pull(self, max_bytes: int) -> bytes:
+        while not self._finished:
+            if self._decompressor is None:
+                if len(self._pending) < 2:
+                    return b""
+                if not self._start_member():
+                    self._finished = True
+                    break
+            decompressor = self._decompressor
+            assert decompressor is not None
+            try:
+                out = decompressor.decompress(self._pending, max_bytes)
+            except zlib.error as error:
+                raise _BodyDecodeError(str(error)) from None
+            self._pending = decompressor.unconsumed_tail
+            if decompressor.eof:
+                self._pending = decompressor.unused_data + self._pending
+                self._decompressor = None
+                if not self._gzip:
+                    self._finished = True
+            if out:
+                return out
+            if self._decompressor is not None:
+                return b""
+        self._pending = b""
+        return b""
+
+    def _start_member(self) -> bool:
+        head = self._pending[:2]
+        if self._gzip:
+            if head != _GZIP_MAGIC:
+                return False
+            wbits = 16 + zlib.MAX_WBITS
+        else:
+            zlib_wrapped = head[0] & 0x0F == 8 and int.from_bytes(head, "big") % 31 == 0
+            wbits = zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS
+        self._decompressor = zlib.decompressobj(wbits)
+        return True
+
+
+class _BrotliStage:
+    """brotli through a ``Decompressor`` that can bound its output (brotli >= 1.2)."""
+
+    def __init__(self, module: object) -> None:
+        self._decompressor = module.Decompressor()  # type: ignore[attr-defined]
+        self._error = module.error  # type: ignore[attr-defined]
+        self._pending = b""
+
+    def feed(self, data: bytes) -> None:
+        self._pending += data
+
+    def pull(self, max_bytes: int) -> bytes:
+        decompressor = self._decompressor
+        try:
+            if decompressor.is_finished():
+                self._pending = b""
+                return b""
+            if decompressor.can_accept_more_data():
+                if not self._pending:
+                    return b""
+                data, self._pending = self._pending, b""
+            else:
+                data = b""
+            return decompressor.process(data, output_buffer_limit=max_bytes)
+        except self._error as error:
+            raise _BodyDecodeError(str(error)) from None
+
+
+def _bounded_brotli() -> object | None:
+    try:
+        import brotli  # optional; looked up when a Fetcher is created
+    except ImportError:
+        return None
+    if not hasattr(brotli.Decompressor, "can_accept_more_data"):
+        return None  # older brotli cannot bound its output: a bomb would inflate fully
+    return brotli
+
+
+class _BodyDecoder:
+    """Undo a list of content codings, yielding decoded output a step at a time."""
+
+    def __init__(self, codings: list[str], brotli_module: object | None) -> None:
+        stages: list[_DecodeStage] = []
+        for coding in reversed(codings):  # the last coding applied is undone first
+            if coding == "br":
+                stages.append(_BrotliStage(brotli_module))
+            else:
+                stages.append(_ZlibStage(coding))
+        self._stages = stages
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        yield from self._through(0, data)
+
+    def _through(self, index: int, data: bytes) -> Iterator[bytes]:
+        if index == len(self._stages):
+            if data:
+                yield data
+            return
+        stage = self._stages[index]
+        stage.feed(data)
+        while True:
+            out = stage.pull(_DECODE_STEP_BYTES)
+            if not out:
+                return
+            yield from self._through(index + 1, out)
+
+
+# --- the guarded transport -------------------------------------------------------------------
+
+
+def _httpcore_to_httpx() -> tuple[tuple[type[Exception], type[httpx.HTTPError]], ...]:
+    return (
+        (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+        (httpcore.ReadTimeout, httpx.ReadTimeout),
+        (httpcore.WriteTimeout, httpx.WriteTimeout),
+        (httpcore.PoolTimeout, httpx.PoolTimeout),
+        (httpcore.TimeoutException, httpx.TimeoutException),
+        (httpcore.ConnectError, httpx.ConnectError),
+        (httpcore.ReadError, httpx.ReadError),
+        (httpcore.WriteError, httpx.WriteError),
+        (httpcore.NetworkError, httpx.NetworkError),
+        (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+        (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+        (httpcore.ProtocolError, httpx.ProtocolError),
+        (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    )
+
+
+@contextlib.contextmanager
+def _httpcore_errors_as_httpx() -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        for core_type, httpx_type in _httpcore_to_httpx():
+            if isinstance(error, core_type):
+                raise httpx_type(str(error)) from error
+        raise
+
+
+async def _resolve(host: str, port: int) -> list[IPAddress]:
+    """The addresses ``host`` stands for, literal forms and RFC 6761 names handled here."""
+    name = host[:-1] if host.endswith(".") else host
+    name = name.lower()
+    try:
+        return [ipaddress.ip_address(name)]
+    except ValueError:
+        pass
+    try:
+        legacy = parse_legacy_ipv4(name)
+    except ValueError as error:
+        raise httpcore.ConnectError(str(error)) from None
+    if legacy is not None:
+        return [legacy]
+    if name == "localhost" or name.endswith(".localhost"):
+        return [ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")]
+    if name == "invalid" or name.endswith(".invalid"):
+        raise httpcore.ConnectError(f"{host} is under the reserved .invalid domain")
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        detail = getattr(error, "strerror", None) or str(error)
+        raise httpcore.ConnectError(f"could not resolve {host} ({detail})") from None
+    addresses: list[IPAddress] = []
+    for family, _type, _proto, _canonical, sockaddr in infos:
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        address = ipaddress.ip_address(sockaddr[0])
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise httpcore.ConnectError(f"{host} has no IPv4 or IPv6 address")
+    return addresses
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves, checks each address against the policy, and dials only permitted IPs."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+        self._dialer = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore backend signature
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await _resolve(host, port)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout:g} s") from None
+        permitted: list[IPAddress] = []
+        refused: list[tuple[IPAddress, str]] = []
+        for address in addresses:
+            reason = self._policy.refusal_reason(address, port)
+            if reason is None:
+                permitted.append(address)
+            else:
+                refused.append((address, reason))
+        if not permitted:
+            address, reason = refused[0]
+            if _is_ip(host):
+                raise BlockedAddressError(f"{host} is {reason}")
+            raise BlockedAddressError(f"{host} resolves to {address}, which is {reason}")
+        failure: httpcore.ConnectError | None = None
+        for address in permitted:
+            try:
+                return await self._dialer.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as error:
+                failure = error
+        detail = str(failure) or type(failure).__name__
+        raise httpcore.ConnectError(f"could not connect to {host} port {port} ({detail})")
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore backend signature
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("Unix sockets are never dialled")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class _MappedStream(httpx.AsyncByteStream):
+    def __init__(self, stream: AsyncIterator[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpcore_errors_as_httpx():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        closer = getattr(self._stream, "aclose", None)
+        if closer is not None:
+            with _httpcore_errors_as_httpx():
+                await closer()
+
+
+class _GuardedTransport(httpx.AsyncBaseTransport):
+    """httpx transport over an httpcore pool whose every connection goes through the guard."""
+
+    def __init__(self, policy: AddressPolicy, limits: FetchLimits) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_connections,
+            keepalive_expiry=5.0,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=_GuardedBackend(policy),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,  # type: ignore[arg-type]
+            extensions=request.extensions,
+        )
+        with _httpcore_errors_as_httpx():
+            core_response = await self._pool.handle_async_request(core_request)
+        return httpx.Response(
+            status_code=core_response.status,
+            headers=core_response.headers,
+            stream=_MappedStream(core_response.stream),  # type: ignore[arg-type]
+            extensions=core_response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        with _httpcore_errors_as_httpx():
+            await self._pool.aclose()
+
+
+# --- the fetcher -----------------------------------------------------------------------------
+
+
+class _HostSlot:
+    """A per-host semaphore and how many requests currently use it (to drop idle ones)."""
+
+    __slots__ = ("semaphore", "users")
+
+    def __init__(self, size: int) -> None:
+        self.semaphore = asyncio.Semaphore(size)
+        self.users = 0
+
+
+def _refusing_cookie_jar() -> http.cookiejar.CookieJar:
+    """A jar whose policy accepts no cookie, so none is stored or sent to any feed."""
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+
+
+def _header_bytes(value: str | None) -> bytes | None:
+    """Encode a caller-supplied validator for a request header; drop what cannot be sent."""
+    if not value or any(ch in value for ch in "\r\n\0"):
+        return None
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+def _is_header_overflow(error: BaseException) -> bool:
+    """True when h11 gave up because the response head exceeded its buffer (HTTP 431)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if getattr(seen, "error_status_hint", None) == 431:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class Fetcher:
+    """The process's single ``httpx.AsyncClient``, with newsbot's safety rules.
+
+    ``transport`` replaces the guarded transport (e.g. ``httpx.MockTransport`` in unit tests);
+    the address policy is then the transport's business. Use as ``async with Fetcher() as f``.
+    """
+
+    def __init__(
+        self,
+        limits: FetchLimits = FetchLimits(),
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._limits = limits
+        self._brotli = _bounded_brotli()
+        codings = "gzip, deflate, br" if self._brotli is not None else "gzip, deflate"
+        if transport is None:
+            transport = _GuardedTransport(AddressPolicy.from_entries(limits.allow_networks),
+                                          limits)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+            cookies=_refusing_cookie_jar(),
+            timeout=httpx.Timeout(
+                connect=limits.connect_timeout,
+                read=limits.read_timeout,
+                write=limits.read_timeout,
+                pool=limits.connect_timeout,
+            ),
+            headers={"User-Agent": limits.user_agent, "Accept-Encoding": codings},
+        )
+        self._connection_slots = asyncio.Semaphore(limits.max_connections)
+        self._host_slots: dict[str, _HostSlot] = {}
+
+    @property
+    def limits(self) -> FetchLimits:
+        """The limits this fetcher enforces."""
+        return self._limits
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        with contextlib.suppress(httpx.HTTPError, OSError):
+            await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+    ) -> FetchResponse:
+        """GET ``url`` under every rule of this module; see the module docstring for errors."""
+        target = _parse_url(url)
+        headers: dict[str, bytes | str] = {"Accept": accept or DEFAULT_ACCEPT}
+        if (if_none_match := _header_bytes(etag)) is not None:
+            headers["If-None-Match"] = if_none_match
+        if (if_modified_since := _header_bytes(last_modified)) is not None:
+            headers["If-Modified-Since"] = if_modified_since
+        remaining = self._limits.deadline
+        loop = asyncio.get_running_loop()
+        redirects = 0
+        while True:
+            via = f" (redirected from {url})" if redirects else ""
+            async with self._slots(target.host):
+                started = loop.time()
+                outcome = await self._exchange_within(target, headers, remaining, via)
+                remaining -= loop.time() - started
+            if isinstance(outcome, FetchResponse):
+                return outcome
+            if redirects >= self._limits.max_redirects:
+                raise TooManyRedirectsError(
+                    f"{url} redirected more than {self._limits.max_redirects} times "
+                    f"(last hop {target} pointed to {outcome})."
+                )
+            redirects += 1
+            target = outcome
+
+    @contextlib.asynccontextmanager
+    async def _slots(self, host: str) -> AsyncIterator[None]:
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = _HostSlot(self._limits.max_per_host)
+        slot.users += 1
+        try:
+            async with slot.semaphore, self._connection_slots:
+                yield
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                del self._host_slots[host]
+
+    async def _exchange_within(
+        self, target: httpx.URL, headers: dict[str, bytes | str], remaining: float, via: str
+    ) -> FetchResponse | httpx.URL:
+        deadline = self._limits.deadline
+        too_slow = (
+            f"Fetching {target}{via} did not finish within the {deadline:g}-second deadline."
+        )
+        if remaining <= 0:
+            raise FetchTimeoutError(too_slow)
+        try:
+            async with asyncio.timeout(remaining):
+                return await self._exchange(target, headers)
+        except TimeoutError:
+            raise FetchTimeoutError(too_slow) from None
+        except BlockedAddressError as error:
+            raise BlockedAddressError(f"Refused to fetch {target}{via}: {error}.") from None
+        except FetchError:
+            raise
+        except httpx.TimeoutException as error:
+            raise self._timeout_error(target, via, error) from None
+        except (httpx.HTTPError, httpx.StreamError, OSError) as error:
+            raise self._network_error(target, via, error) from None
+
+    def _timeout_error(
+        self, target: httpx.URL, via: str, error: httpx.TimeoutException
+    ) -> FetchError:
+        if isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return FetchTimeoutError(
+                f"Connecting to {target.host} to fetch {target}{via} took longer than "
+                f"{self._limits.connect_timeout:g} seconds."
+            )
+        return FetchTimeoutError(
+            f"{target.host} sent nothing for {self._limits.read_timeout:g} seconds "
+            f"while we fetched {target}{via}."
+        )
+
+    def _network_error(self, target: httpx.URL, via: str, error: BaseException) -> FetchError:
+        if _is_header_overflow(error):
+            return ResponseTooLargeError(
+                f"{target}{via} sent response headers larger than the parser accepts."
+            )
+        detail = (str(error) or type(error).__name__).rstrip(".")
+        if isinstance(error, httpx.ConnectError):
+            return NetworkError(f"Could not connect to {target.host} to fetch {target}{via}: "
+                                f"{detail}.")
+        if isinstance(error, httpx.ProtocolError):
+            return NetworkError(f"{target.host} sent an invalid HTTP response for "
+                                f"{target}{via}: {detail}.")
+        return NetworkError(f"The connection failed while fetching {target}{via}: {detail}.")
+
+    async def _exchange(
+        self, target: httpx.URL, headers: dict[str, bytes | str]
+    ) -> FetchResponse | httpx.URL:
+        """One request/response; a redirect's next URL, a FetchResponse, or an error."""
+        request = self._client.build_request("GET", target, headers=headers)
+        response = await self._client.send(request, stream=True)
+        try:
+            self._check_header_size(target, response)
+            status = response.status_code
+            if status in _REDIRECT_STATUSES and "location" in response.headers:
+                return self._redirect_target(target, response.headers["location"])
+            response_headers = ResponseHeaders(response.headers.raw)
+            if status == 304:
+                return FetchResponse(str(target), status, response_headers, b"")
+            if 200 <= status < 300:
+                body = await self._read_body(target, response)
+                return FetchResponse(str(target), status, response_headers, body)
+            raise HTTPStatusError(
+                status, str(target), parse_retry_after(response_headers.get("retry-after"))
+            )
+        finally:
+            await response.aclose()
+
+    def _check_header_size(self, target: httpx.URL, response: httpx.Response) -> None:
+        size = sum(len(name) + len(value) + 4 for name, value in response.headers.raw)
+        if size > self._limits.max_header_bytes:
+            raise ResponseTooLargeError(
+                f"{target} sent {size} bytes of response headers; the limit is "
+                f"{self._limits.max_header_bytes}."
+            )
+
+    @staticmethod
+    def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
+        try:
+            joined = current.join(location)
+        except (httpx.InvalidURL, ValueError, TypeError):
+            raise InvalidURLError(
+                f"{current} redirected to {location!r}, which is not a valid URL."
+            ) from None
+        try:
+            return _parse_url(str(joined))
+        except InvalidURLError as error:
+            raise InvalidURLError(f"{current} redirected to a URL we will not fetch. {error}") \
+                from None
+
+    def _content_codings(self, target: httpx.URL, response: httpx.Response) -> list[str]:
+        codings: list[str] = []
+        for token in response.headers.get_list("content-encoding", split_commas=True):
+            coding = token.strip().lower()
+            if coding in ("", "identity"):
+                continue
+            if coding == "x-gzip":
+                coding = "gzip"
+            if coding not in ("gzip", "deflate") and not (coding == "br" and self._brotli):
+                raise NetworkError(f"{target} uses the unsupported Content-Encoding {token!r}.")
+            codings.append(coding)
+        if len(codings) > MAX_STACKED_ENCODINGS:
+            raise NetworkError(f"{target} stacks {len(codings)} content encodings; "
+                               f"at most {MAX_STACKED_ENCODINGS} are decoded.")
+        return codings
+
+    async def _read_body(self, target: httpx.URL, response: httpx.Response) -> bytes:
+        cap = self._limits.max_body_bytes
+        too_large = (
+            f"The body of {target} is larger than the {cap}-byte limit (after decompression)."
+        )
+        codings = self._content_codings(target, response)
+        if not codings:
+            declared = response.headers.get("content-length", "")
+            if declared.isascii() and declared.isdigit() and int(declared) > cap:
+                raise ResponseTooLargeError(too_large)
+        decoder = _BodyDecoder(codings, self._brotli)
+        body = bytearray()
+        try:
+            async for raw in response.aiter_raw():
+                for piece in decoder.decode(raw):
+                    if len(body) + len(piece) > cap:
+                        raise ResponseTooLargeError(too_large)
+                    body += piece
+        except _BodyDecodeError as error:
+            raise NetworkError(
+                f"The body of {target} is not valid {', '.join(codings)} data: {error}."
+            ) from None
+        return bytes(body)
