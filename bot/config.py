@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import ConfigError
-from bot.core.urls import host_name
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -107,7 +106,8 @@ class SourceSettings:
     """A feed URL or a local folder of article files."""
 
     url: str
-    name: str
+    name: str | None = None
+    """None: the feed's own title names it."""
     extract_full_text: bool = False
     interval_minutes: int | None = None
 
@@ -348,8 +348,8 @@ def _source(entry: dict[str, Any], key: str, base_dir: Path) -> SourceSettings:
         if not isinstance(local, str) or not local:
             raise ConfigError(f"{key}.path", f"expected a folder path, got {local!r}")
         url = str(_resolve_path(Path(local), base_dir, from_env=False))
-    name = entry.get("name") or _default_name(url)
-    if not isinstance(name, str):
+    name = entry.get("name") or None
+    if name is not None and not isinstance(name, str):
         raise ConfigError(f"{key}.name", f"expected a string, got {name!r}")
     full_text = entry.get("extract_full_text", False)
     if not isinstance(full_text, bool):
@@ -364,7 +364,3 @@ def _source(entry: dict[str, Any], key: str, base_dir: Path) -> SourceSettings:
     return SourceSettings(
         url=url, name=name, extract_full_text=full_text, interval_minutes=interval
     )
-
-
-def _default_name(url: str) -> str:
-    return host_name(url) if _is_http(url) else Path(url).name or url

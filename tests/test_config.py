@@ -52,7 +52,8 @@ def test_environment_overrides_every_level(tmp_path: Path) -> None:
     assert settings.data_dir == Path("/srv/newsbot")
     assert settings.effective_database_url == "sqlite:////tmp/x.db"
     assert settings.summary.sentences == 4
-    assert [s.name for s in settings.sources] == ["news.example", "articles"]
+    assert [s.name for s in settings.sources] == [None, None]
+    assert settings.sources[1].url == str(Path.cwd() / "articles")
 
 
 @pytest.mark.parametrize(

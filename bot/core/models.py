@@ -53,6 +53,8 @@ class Feed:
     url: str
     name: str
     extract_full_text: bool = False
+    auto_name: bool = False
+    """True while the name is a placeholder to replace with the feed's own title."""
     guild_id: int | None = None
     channel_id: int | None = None
     interval_minutes: int | None = None

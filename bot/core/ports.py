@@ -23,6 +23,8 @@ class FeedState:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    title: str | None = None
+    """The feed's own title; it names feeds that were added without a name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +50,17 @@ class Store(Protocol):
     def add_feed(
         self,
         url: str,
-        name: str,
+        name: str | None,
         *,
         guild_id: int = 0,
         channel_id: int | None = None,
         extract_full_text: bool = False,
         interval_minutes: int | None = None,
     ) -> Feed:
-        """Insert a feed, or update the name and options of the same URL in the same guild."""
+        """Insert a feed, or update the name and options of the same URL in the same guild.
+
+        Without a name the feed is called after its host (or folder) until its first fetch
+        brings its own title."""
         ...
 
     def get_feed(self, feed_id: int) -> Feed | None:

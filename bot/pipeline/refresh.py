@@ -50,7 +50,8 @@ class Refresher:
             if loaded is None:
                 return FeedRefresh(feed=feed, status="not modified")
             parsed, state = loaded
-            candidates = _new_articles(feed, parsed.entries, now)
+            source_name = (parsed.title if feed.auto_name else None) or feed.name
+            candidates = _new_articles(feed, source_name, parsed.entries, now)
             if feed.extract_full_text:
                 candidates = await self._with_full_text(candidates)
             batch = await asyncio.to_thread(
@@ -73,7 +74,9 @@ class Refresher:
         now = self._clock()
         if feed.is_local:
             parsed, body_hash = await asyncio.to_thread(_read_folder, Path(feed.url))
-            state = FeedState(etag=None, last_modified=None, body_hash=body_hash)
+            state = FeedState(
+                etag=None, last_modified=None, body_hash=body_hash, title=parsed.title
+            )
             if body_hash == feed.body_hash:
                 await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
                 return None
@@ -99,7 +102,7 @@ class Refresher:
         parsed = await asyncio.to_thread(
             parse_feed, response.body, url=response.url, headers=response.headers
         )
-        return parsed, state
+        return parsed, replace(state, title=parsed.title)
 
     async def _with_full_text(self, candidates: list[NewArticle]) -> list[NewArticle]:
         """Replace teaser text by the article page's main text, for articles not yet stored."""
@@ -136,7 +139,9 @@ def _read_folder(folder: Path) -> tuple[ParsedFeed, str]:
     return parse_folder(folder), digest.hexdigest()
 
 
-def _new_articles(feed: Feed, entries: Sequence[FeedEntry], now: datetime) -> list[NewArticle]:
+def _new_articles(
+    feed: Feed, source_name: str, entries: Sequence[FeedEntry], now: datetime
+) -> list[NewArticle]:
     """Entries as storable articles: canonical URL, stable id, a sane publication time."""
     articles: dict[str, NewArticle] = {}
     for entry in entries:
@@ -155,7 +160,7 @@ def _new_articles(feed: Feed, entries: Sequence[FeedEntry], now: datetime) -> li
                 id=key,
                 url=url,
                 title=entry.title or "(untitled)",
-                source_name=feed.name,
+                source_name=source_name,
                 feed_id=feed.id,
                 published_at=published,
                 first_seen_at=now,

@@ -62,6 +62,7 @@ feeds = Table(
     Column("guild_id", BigInteger, nullable=False, server_default="0"),
     Column("url", Text, nullable=False),
     Column("name", Text, nullable=False),
+    Column("auto_name", Boolean, nullable=False, server_default="0"),
     Column("channel_id", BigInteger),
     Column("extract_full_text", Boolean, nullable=False, server_default="0"),
     Column("interval_minutes", Integer),

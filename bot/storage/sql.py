@@ -42,6 +42,7 @@ from bot.core.models import (
     Subscription,
 )
 from bot.core.ports import FeedState, StoredBatch, StoreStats
+from bot.core.urls import host_name
 from bot.storage.schema import (
     UTCDateTime,
     article_feeds,
@@ -103,7 +104,7 @@ class SqlStore:
     def add_feed(
         self,
         url: str,
-        name: str,
+        name: str | None,
         *,
         guild_id: int = 0,
         channel_id: int | None = None,
@@ -111,7 +112,8 @@ class SqlStore:
         interval_minutes: int | None = None,
     ) -> Feed:
         options = {
-            "name": name,
+            "name": name or _placeholder_name(url),
+            "auto_name": name is None,
             "channel_id": channel_id,
             "extract_full_text": extract_full_text,
             "interval_minutes": interval_minutes,
@@ -167,9 +169,14 @@ class SqlStore:
         unique = list({article.id: article for article in articles_in}.values())
         with self._engine.begin() as connection:
             known = self._known_in(connection, [a.id for a in unique])
-            fresh = [a for a in unique if a.id not in known]
-            if fresh:
-                connection.execute(articles.insert(), [_article_row(a) for a in fresh])
+            insert = _insert_ignoring_duplicates(connection, articles)
+            # Insert-or-ignore row by row: another feed's refresh may store the same article
+            # between our check and our write, and then this one is simply not new.
+            fresh = [
+                a
+                for a in unique
+                if a.id not in known and connection.execute(insert, _article_row(a)).rowcount
+            ]
             if unique:
                 connection.execute(
                     _insert_ignoring_duplicates(connection, article_feeds),
@@ -180,6 +187,12 @@ class SqlStore:
                 .where(feeds.c.id == feed_id)
                 .values(initialized=True, **_success(state, at))
             )
+            if state.title:
+                connection.execute(
+                    update(feeds)
+                    .where(feeds.c.id == feed_id, feeds.c.auto_name)
+                    .values(name=state.title[:200])
+                )
         return StoredBatch(new_ids=tuple(a.id for a in fresh), seen_count=len(unique) - len(fresh))
 
     def record_not_modified(self, feed_id: int, state: FeedState, at: datetime) -> None:
@@ -443,11 +456,18 @@ def _article_row(article: NewArticle) -> dict[str, Any]:
     }
 
 
+def _placeholder_name(url: str) -> str:
+    if url.startswith(("http://", "https://")):
+        return host_name(url)
+    return Path(url).name or url
+
+
 def _feed(row: RowMapping) -> Feed:
     return Feed(
         id=row["id"],
         url=row["url"],
         name=row["name"],
+        auto_name=bool(row["auto_name"]),
         extract_full_text=bool(row["extract_full_text"]),
         guild_id=row["guild_id"] or None,
         channel_id=row["channel_id"],

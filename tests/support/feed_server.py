@@ -53,7 +53,7 @@ class FeedServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -92,7 +92,7 @@ class FeedServer:
         headers: dict[str, str] | None = None,
     ) -> Route:
         """Serve ``body`` at ``path``; with ``validators`` it gets an ETag and Last-Modified."""
-        data = self._fill(body) if isinstance(body, str) else body
+        data = self._fill(body).encode() if isinstance(body, str) else body
         route = Route(
             body=data, content_type=content_type, status=status, headers=dict(headers or {})
         )
@@ -135,15 +135,24 @@ class FeedServer:
         if route.last_modified:
             reply["Last-Modified"] = route.last_modified
         if route.status == 200:
-            if route.etag and headers.get("if-none-match") == route.etag:
-                return 304, reply, b""
-            if route.last_modified and headers.get("if-modified-since") == route.last_modified:
+            # RFC 9110 13.2.2: If-None-Match, when present, decides alone.
+            if "if-none-match" in headers:
+                if route.etag and headers["if-none-match"] == route.etag:
+                    return 304, reply, b""
+            elif route.last_modified and headers.get("if-modified-since") == route.last_modified:
                 return 304, reply, b""
         return route.status, reply, route.body
 
     def _record(self, path: str, headers: dict[str, str], status: int) -> None:
         with self._lock:
             self.requests.append(RecordedRequest(path=path, headers=headers, status=status))
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up early (timeouts under test) are not errors worth printing."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        return
 
 
 def _handler_for(server: FeedServer) -> type[BaseHTTPRequestHandler]:

@@ -48,7 +48,7 @@ async def test_brief_lists_recent_stories_with_summaries(channel: ConsoleChannel
 
 async def test_brief_with_topic_and_hours(channel: ConsoleChannel) -> None:
     answer = await channel.handle("/brief coral reef 48")
-    assert "last 48 hours" in answer
+    assert "last 2 days" in answer
     assert "Researchers map deep-sea coral reef" in answer
     assert "solar" not in answer
 

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("guild_id", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("url", sa.Text, nullable=False),
         sa.Column("name", sa.Text, nullable=False),
+        sa.Column("auto_name", sa.Boolean, nullable=False, server_default="0"),
         sa.Column("channel_id", sa.BigInteger),
         sa.Column("extract_full_text", sa.Boolean, nullable=False, server_default="0"),
         sa.Column("interval_minutes", sa.Integer),
