@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot.config import Settings
+from bot.config import DiscordSettings, Settings
 from bot.core.models import FeedRefresh
 from bot.pipeline.fetch import Fetcher, FetchLimits
 from bot.pipeline.refresh import Refresher
@@ -19,7 +19,10 @@ from bot.pipeline.summarize import Summarizer
 from bot.render.text import render_briefing
 from bot.services.briefing import BriefingService
 from bot.services.feeds import FeedService
+from bot.services.schedules import ScheduleService
 from bot.services.search import SearchService
+from bot.services.status import StatusService
+from bot.services.subscriptions import SubscriptionService
 from bot.services.summaries import SummaryService
 from bot.storage.sql import SqlStore
 from bot.transports.console import ConsoleChannel
@@ -31,6 +34,7 @@ __all__ = [
     "open_services",
     "refresh_configured",
     "run_console",
+    "run_discord",
     "utc_now",
 ]
 
@@ -52,6 +56,9 @@ class Services:
     briefings: BriefingService
     search: SearchService
     summaries: SummaryService
+    subscriptions: SubscriptionService
+    schedules: ScheduleService
+    status: StatusService
 
 
 def configure_logging(settings: Settings) -> None:
@@ -99,10 +106,15 @@ async def open_services(
     try:
         async with Fetcher(fetch_limits(settings)) as fetcher:
             summaries = SummaryService(store, build_summarizer(settings), fetcher)
+            limits = settings.limits
             yield Services(
                 settings=settings,
                 store=store,
-                feeds=FeedService(store, Refresher(store, fetcher, clock)),
+                feeds=FeedService(
+                    store,
+                    Refresher(store, fetcher, clock),
+                    max_per_guild=limits.feeds_per_guild,
+                ),
                 briefings=BriefingService(
                     store,
                     summaries,
@@ -112,6 +124,14 @@ async def open_services(
                 ),
                 search=SearchService(store, summaries, clock),
                 summaries=summaries,
+                subscriptions=SubscriptionService(
+                    store,
+                    clock,
+                    max_per_user=limits.subscriptions_per_user,
+                    max_per_guild=limits.subscriptions_per_guild,
+                ),
+                schedules=ScheduleService(store, clock, max_per_guild=limits.schedules_per_guild),
+                status=StatusService(store, clock),
             )
     finally:
         store.close()
@@ -138,3 +158,16 @@ async def run_console(
             sink.flush()
         channel = ConsoleChannel(services.briefings, services.search, services.summaries)
         await channel.run(source, sink, prompt=source.isatty())
+
+
+async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> None:
+    """The Discord bot on the configured sources until the process is stopped."""
+    from bot.transports.discord import run_bot  # discord.py loads only when it is used
+
+    async with open_services(settings) as services:
+        await services.feeds.sync_config_sources(settings.sources)
+        first_refresh = asyncio.create_task(refresh_configured(services))
+        try:
+            await run_bot(services, discord_settings)
+        finally:
+            first_refresh.cancel()

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,8 +19,9 @@ from bot.app import (
     open_services,
     refresh_configured,
     run_console,
+    run_discord,
 )
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_discord_settings, load_settings
 from bot.core.errors import ConfigError, NewsbotError
 from bot.core.models import FeedRefresh
 from bot.pipeline.parse import parse_article_file
@@ -104,13 +104,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if os.environ.get("DISCORD_TOKEN"):
-        print(
-            "newsbot: the Discord transport is not part of this build yet; "
-            "unset DISCORD_TOKEN to use the console channel",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+    discord_settings = load_discord_settings()
+    if discord_settings is not None:
+        asyncio.run(run_discord(settings, discord_settings))
+        return EXIT_OK
     asyncio.run(run_console(settings, sys.stdin, sys.stdout, brief_first=True))
     return EXIT_OK
 

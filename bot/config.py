@@ -21,12 +21,14 @@ from bot.core.errors import ConfigError
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "BriefingSettings",
+    "DiscordSettings",
     "FetchSettings",
     "LimitSettings",
     "PollSettings",
     "Settings",
     "SourceSettings",
     "SummarySettings",
+    "load_discord_settings",
     "load_settings",
 ]
 
@@ -125,6 +127,8 @@ class Settings:
     poll: PollSettings = field(default_factory=PollSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     sources: tuple[SourceSettings, ...] = ()
+    dev_guild_id: int = _setting(0, low=0)
+    """Sync slash commands to this guild only (development); 0 syncs them globally."""
     config_path: Path | None = None
 
     @property
@@ -140,8 +144,35 @@ _SECTIONS: dict[str, type] = {
     "poll": PollSettings,
     "limits": LimitSettings,
 }
-_TOP_LEVEL = ("data_dir", "database_url", "log_level")
+_TOP_LEVEL = ("data_dir", "database_url", "log_level", "dev_guild_id")
 _EMBEDDED_SOURCES = ({"name": "seeds", "path": "seeds"},)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    """Where and as whom the Discord transport connects; from the environment only."""
+
+    token: str
+    api_base: str = "https://discord.com/api/v10"
+    gateway_url: str = "wss://gateway.discord.gg/"
+
+
+def load_discord_settings(environ: Mapping[str, str] | None = None) -> DiscordSettings | None:
+    """``DISCORD_TOKEN`` and friends; None when no token is set (the console runs instead)."""
+    env = os.environ if environ is None else environ
+    if "DISCORD_TOKEN" not in env:
+        return None
+    token = env["DISCORD_TOKEN"].strip()
+    if not token:
+        raise ConfigError("DISCORD_TOKEN", "is set but empty; unset it to use the console")
+    defaults = DiscordSettings(token=token)
+    api_base = env.get("DISCORD_API_BASE", defaults.api_base).strip().rstrip("/")
+    gateway_url = env.get("DISCORD_GATEWAY_URL", defaults.gateway_url).strip()
+    if not api_base.startswith(("http://", "https://")):
+        raise ConfigError("DISCORD_API_BASE", f"expected an http(s) URL, got {api_base!r}")
+    if not gateway_url.startswith(("ws://", "wss://")):
+        raise ConfigError("DISCORD_GATEWAY_URL", f"expected a ws(s) URL, got {gateway_url!r}")
+    return DiscordSettings(token=token, api_base=api_base, gateway_url=gateway_url)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

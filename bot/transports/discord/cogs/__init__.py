@@ -1,0 +1,1 @@
+"""Command groups: news for everyone, subscriptions, and admin tools."""

@@ -1,0 +1,113 @@
+"""/brief, /latest, /search and /summarize: for every member."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.render.embeds import (
+    MessagePage,
+    articles_page,
+    briefing_pages,
+    search_pages,
+    summary_embed,
+)
+from bot.services.validation import MAX_HOURS, MAX_QUERY_CHARS
+from bot.transports.discord.messages import reply, send_page
+from bot.transports.discord.views import Pager
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+__all__ = ["NewsCog"]
+
+Hours = app_commands.Range[int, 1, MAX_HOURS]
+Query = app_commands.Range[str, 1, MAX_QUERY_CHARS]
+
+
+class NewsCog(commands.Cog):
+    """What is happening: briefings, the latest articles, search, page summaries."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @app_commands.command(name="brief")
+    @app_commands.describe(
+        topic="Only stories about this (words, or a phrase in quotes)",
+        hours="How far back to look, in hours (default 24)",
+    )
+    async def brief(
+        self,
+        interaction: discord.Interaction,
+        topic: Query | None = None,
+        hours: Hours | None = None,
+    ) -> None:
+        """The top stories of the last hours, one summary each."""
+        await interaction.response.defer(thinking=True)
+        briefing = await self._services.briefings.brief(topic=topic, hours=hours)
+        await _send_pages(interaction, briefing_pages(briefing))
+
+    @app_commands.command(name="latest")
+    @app_commands.describe(
+        source="Only articles from this source (name or web address)",
+        count="How many articles (1 to 25, default 5)",
+    )
+    async def latest(
+        self,
+        interaction: discord.Interaction,
+        source: app_commands.Range[str, 1, 100] | None = None,
+        count: app_commands.Range[int, 1, 25] = 5,
+    ) -> None:
+        """The newest articles."""
+        await interaction.response.defer(thinking=True)
+        articles = await self._services.search.latest(count=count, source=source)
+        heading = f"Latest from {source}" if source else "Latest articles"
+        await _send_pages(interaction, articles_page(articles, heading))
+
+    @app_commands.command(name="search")
+    @app_commands.describe(
+        query='Words to find; "quoted phrases" stay together',
+        hours="Only articles from the last hours (default: all stored)",
+    )
+    @app_commands.checks.cooldown(3, 30.0, key=lambda i: (i.guild_id, i.user.id))
+    async def search(
+        self, interaction: discord.Interaction, query: Query, hours: Hours | None = None
+    ) -> None:
+        """Search stored articles, best matches first."""
+        await interaction.response.defer(thinking=True)
+        hits = await self._services.search.search(query, hours=hours)
+        await _send_pages(interaction, search_pages(query, hits))
+
+    @app_commands.command(name="summarize")
+    @app_commands.describe(url="The web address of an article")
+    @app_commands.checks.cooldown(2, 60.0, key=lambda i: (i.guild_id, i.user.id))
+    async def summarize(
+        self, interaction: discord.Interaction, url: app_commands.Range[str, 1, 2048]
+    ) -> None:
+        """Fetch any article page and summarise it."""
+        await interaction.response.defer(thinking=True)
+        page = await self._services.summaries.summarize_url(url)
+        summary = page.summary
+        embed = summary_embed(page.title, page.url, summary.sentences, summary.sentence_count)
+        await reply(interaction, embeds=[discord.Embed.from_dict(embed)])
+
+
+async def _send_pages(interaction: discord.Interaction, pages: Sequence[MessagePage]) -> None:
+    """The first page, with Previous/Next buttons only its requester can press when there
+    are more."""
+    if len(pages) <= 1:
+        await send_page(
+            interaction, pages[0] if pages else MessagePage(content="Nothing found.", embeds=())
+        )
+        return
+    pager = Pager(pages, owner_id=interaction.user.id)
+    first = pages[0]
+    await send_page(
+        interaction,
+        MessagePage(content=pager.content_for_first_page(), embeds=first.embeds),
+        view=pager,
+    )
