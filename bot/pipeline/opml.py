@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from bot.core.errors import ParseError
+from bot.pipeline.parse import strip_declarations
 
 __all__ = ["MAX_OPML_BYTES", "OpmlFeed", "export_opml", "parse_opml"]
 
 MAX_OPML_BYTES = 1024 * 1024
-_DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY)[^>]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +31,7 @@ def parse_opml(document: bytes) -> list[OpmlFeed]:
     if len(document) > MAX_OPML_BYTES:
         raise ParseError(f"the OPML file is larger than {MAX_OPML_BYTES // 1024} KB")
     try:
-        root = ElementTree.fromstring(_DECLARATIONS.sub(b"", document))
+        root = ElementTree.fromstring(strip_declarations(document))
     except ElementTree.ParseError as error:
         raise ParseError(f"not a valid OPML file: {error}") from error
     if root.tag.lower() != "opml":

@@ -22,7 +22,13 @@ from bot.core.errors import ParseError
 from bot.core.models import FeedEntry, ParsedFeed
 from bot.pipeline.text import clean_inline, html_to_text
 
-__all__ = ["ARTICLE_SUFFIXES", "parse_article_file", "parse_feed", "parse_folder"]
+__all__ = [
+    "ARTICLE_SUFFIXES",
+    "parse_article_file",
+    "parse_feed",
+    "parse_folder",
+    "strip_declarations",
+]
 
 ARTICLE_SUFFIXES = (".txt", ".md")
 _DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
@@ -45,8 +51,13 @@ def parse_feed(
     return _parse_xml_feed(body, url, headers)
 
 
+def strip_declarations(document: bytes) -> bytes:
+    """The XML without DOCTYPE and ENTITY declarations, so no entity can expand."""
+    return _ENTITY_DECLARATION.sub(b"", _DOCTYPE.sub(b"", document))
+
+
 def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
-    body = _ENTITY_DECLARATION.sub(b"", _DOCTYPE.sub(b"", body))
+    body = strip_declarations(body)
     parsed = feedparser.parse(
         body,
         response_headers=headers or {"content-type": "application/xml"},

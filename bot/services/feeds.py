@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from bot.core.errors import ValidationError
 from bot.core.models import Feed, FeedRefresh
 from bot.core.ports import Store
-from bot.core.urls import host_name
 from bot.pipeline.opml import OpmlFeed, export_opml, parse_opml
 from bot.pipeline.refresh import Refresher
 
@@ -125,7 +124,7 @@ class FeedService:
         feed = await asyncio.to_thread(
             self._store.add_feed,
             url,
-            name or host_name(url),
+            name,
             guild_id=guild_id,
             channel_id=channel_id,
             interval_minutes=interval_minutes,
