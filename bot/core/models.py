@@ -10,11 +10,14 @@ __all__ = [
     "SNIPPET_START",
     "Article",
     "Briefing",
+    "Delivery",
     "Feed",
     "FeedEntry",
     "FeedRefresh",
     "NewArticle",
+    "NewDelivery",
     "ParsedFeed",
+    "PollHints",
     "Schedule",
     "SearchHit",
     "Story",
@@ -68,6 +71,9 @@ class Feed:
     next_poll_at: datetime | None = None
     failure_count: int = 0
     paused: bool = False
+    paused_reason: str | None = None
+    failing_since: datetime | None = None
+    ttl_minutes: int | None = None
 
     @property
     def is_local(self) -> bool:
@@ -90,6 +96,8 @@ class NewArticle:
     language: str | None = None
     text_is_teaser: bool = False
     backfill: bool = False
+    story_id: str | None = None
+    """The story this article joins; None starts a story of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +174,30 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class PollHints:
+    """What a server said about when to come back."""
+
+    http_status: int | None = None
+    retry_after: float | None = None
+    """Seconds, from ``Retry-After``."""
+    max_age: int | None = None
+    """Seconds, from ``Cache-Control: max-age``."""
+    ttl_minutes: int | None = None
+    """From RSS ``<ttl>``."""
+
+
+@dataclass(frozen=True, slots=True)
 class FeedRefresh:
     """The outcome of refreshing one feed, as ``newsbot fetch`` reports it."""
 
     feed: Feed
     status: str
-    """One of ``new``, ``seen``, ``not modified``, ``unchanged``, ``error``."""
+    """One of ``new``, ``seen``, ``not modified``, ``error``."""
     new_articles: int = 0
     seen_articles: int = 0
     error: str | None = None
     new_article_ids: tuple[str, ...] = field(default=())
+    hints: PollHints = field(default_factory=PollHints)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,3 +234,45 @@ class Schedule:
     created_by: int
     created_at: datetime
     last_run_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """A message to deliver exactly once; ``dedupe_key`` makes enqueueing idempotent."""
+
+    dedupe_key: str
+    kind: str
+    """``alert``, ``post`` (a feed's story in its channel), ``briefing``, ``notice``,
+    or ``digest``."""
+    guild_id: int
+    recipient_type: str
+    """``channel`` or ``user`` (a direct message)."""
+    recipient_id: int
+    story_id: str | None = None
+    subscription_id: int | None = None
+    feed_id: int | None = None
+    schedule_id: int | None = None
+    payload: str | None = None
+    """JSON for kinds whose content is fixed when enqueued (briefings, notices, digests)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A stored outbox row waiting to be sent."""
+
+    id: int
+    kind: str
+    guild_id: int
+    recipient_type: str
+    recipient_id: int
+    story_id: str | None
+    subscription_id: int | None
+    feed_id: int | None
+    payload: str | None
+    attempts: int
+    created_at: datetime
+
+    @property
+    def nonce(self) -> str:
+        """Stable across retries, so a resend after a crash is deduplicated by Discord."""
+        return f"newsbot-{self.id}"

@@ -27,8 +27,10 @@ __all__ = [
     "UTCDateTime",
     "article_feeds",
     "articles",
+    "briefed_stories",
     "feeds",
     "metadata",
+    "outbox",
     "schedules",
     "subscriptions",
 ]
@@ -76,6 +78,9 @@ feeds = Table(
     Column("next_poll_at", UTCDateTime),
     Column("failure_count", Integer, nullable=False, server_default="0"),
     Column("paused", Boolean, nullable=False, server_default="0"),
+    Column("paused_reason", Text),
+    Column("failing_since", UTCDateTime),
+    Column("ttl_minutes", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("guild_id", "url", name="uq_feeds_guild_url"),
 )
@@ -143,4 +148,38 @@ schedules = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_run_at", UTCDateTime),
     Index("ix_schedules_guild", "guild_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", Text, nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("recipient_type", String(8), nullable=False),
+    Column("recipient_id", BigInteger, nullable=False),
+    Column("story_id", String(32)),
+    Column("subscription_id", Integer),
+    Column("feed_id", Integer),
+    Column("schedule_id", Integer),
+    Column("payload", Text),
+    Column("status", String(12), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("message_id", Text),
+    Column("last_error", Text),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_recipient", "recipient_type", "recipient_id", "status"),
+)
+
+briefed_stories = Table(
+    "briefed_stories",
+    metadata,
+    Column("channel_id", BigInteger, nullable=False),
+    Column("story_id", String(32), nullable=False),
+    Column("briefed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("channel_id", "story_id"),
 )

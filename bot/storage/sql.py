@@ -452,7 +452,7 @@ def _article_row(article: NewArticle) -> dict[str, Any]:
         "text": article.text,
         "text_is_teaser": article.text_is_teaser,
         "backfill": article.backfill,
-        "story_id": article.id,
+        "story_id": article.story_id or article.id,
     }
 
 
@@ -482,6 +482,9 @@ def _feed(row: RowMapping) -> Feed:
         next_poll_at=row["next_poll_at"],
         failure_count=row["failure_count"],
         paused=bool(row["paused"]),
+        paused_reason=row["paused_reason"],
+        failing_since=row["failing_since"],
+        ttl_minutes=row["ttl_minutes"],
     )
 
 

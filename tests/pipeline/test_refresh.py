@@ -45,19 +45,21 @@ def titles(database: Path) -> list[str]:
 async def test_every_format_is_stored(services: Services, tmp_path: Path) -> None:
     results = await refresh_configured(services)
     assert [r.status for r in results] == ["new"] * len(FORMATS)
-    assert titles(tmp_path / "data" / "newsbot.db") == sorted(
-        [
-            "Central bank holds interest rates steady",
-            "City council approves bike lane network",
-            "Harbor city opens floating solar farm",
-            "Library starts lending out telescopes",
-            "Mountain village wins fight to keep its school",
-            "Museum returns stolen painting to its owners",
-            "New electric ferry enters service on the lake",
-            "Northern rail strike ends after pay deal",
-            "Researchers map deep-sea coral reef off the Azores",
-        ]
-    )
+    stored = titles(tmp_path / "data" / "newsbot.db")
+    # The solar farm story is in two feeds under two headlines; whichever feed's refresh
+    # stores it first names it, and it is stored once.
+    solar = {"Harbor city opens floating solar farm", "Floating solar farm opens in Port Ellery"}
+    assert len(solar & set(stored)) == 1
+    assert sorted(set(stored) - solar) == [
+        "Central bank holds interest rates steady",
+        "City council approves bike lane network",
+        "Library starts lending out telescopes",
+        "Mountain village wins fight to keep its school",
+        "Museum returns stolen painting to its owners",
+        "New electric ferry enters service on the lake",
+        "Northern rail strike ends after pay deal",
+        "Researchers map deep-sea coral reef off the Azores",
+    ]
 
 
 async def test_same_article_in_two_feeds_is_stored_once(

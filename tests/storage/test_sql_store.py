@@ -53,7 +53,7 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> 
         "schedules",
     } <= tables
     assert mode == "wal"
-    assert revision == "0002"
+    assert revision == "0003"
 
 
 def test_reopening_keeps_data(tmp_path: Path) -> None:

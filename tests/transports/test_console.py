@@ -18,11 +18,11 @@ from tests.support.feed_server import FeedServer
 @pytest.fixture
 async def channel(tmp_path: Path, feed_server: FeedServer) -> AsyncIterator[ConsoleChannel]:
     feed_server.add_fixture("/rss2.xml", "feeds/rss2.xml")
-    feed_server.add_fixture("/atom.xml", "feeds/atom.xml")
+    feed_server.add_fixture("/rss1.xml", "feeds/rss1.xml")
     feed_server.add_fixture("/pages/harvest.html", "pages/harvest.html")
     workspace = write_config(
         tmp_path,
-        urls=[feed_server.url("/rss2.xml"), feed_server.url("/atom.xml")],
+        urls=[feed_server.url("/rss2.xml"), feed_server.url("/rss1.xml")],
         folders=[REPO / "seeds"],
         allow=[feed_server.allow_entry],
     )
@@ -39,7 +39,7 @@ async def test_brief_lists_recent_stories_with_summaries(channel: ConsoleChannel
     answer = await channel.handle("/brief")
     assert answer.startswith("Briefing: 3 stories, last 24 hours")
     assert "Harbor city opens floating solar farm" in answer
-    assert "Researchers map deep-sea coral reef off the Azores" in answer
+    assert "Central bank holds interest rates steady" in answer
     assert "U.S. forces" not in answer  # the 2021 seed is outside the window
     assert "via Harbor Gazette · 3 of 8 sentences" in answer
     assert answer.count("solar farm") >= 1
@@ -47,9 +47,9 @@ async def test_brief_lists_recent_stories_with_summaries(channel: ConsoleChannel
 
 
 async def test_brief_with_topic_and_hours(channel: ConsoleChannel) -> None:
-    answer = await channel.handle("/brief coral reef 48")
+    answer = await channel.handle("/brief interest rates 48")
     assert "last 2 days" in answer
-    assert "Researchers map deep-sea coral reef" in answer
+    assert "Central bank holds interest rates steady" in answer
     assert "solar" not in answer
 
 

@@ -55,6 +55,9 @@ def upgrade() -> None:
         sa.Column("next_poll_at", UTCDateTime),
         sa.Column("failure_count", sa.Integer, nullable=False, server_default="0"),
         sa.Column("paused", sa.Boolean, nullable=False, server_default="0"),
+        sa.Column("paused_reason", sa.Text),
+        sa.Column("failing_since", UTCDateTime),
+        sa.Column("ttl_minutes", sa.Integer),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.UniqueConstraint("guild_id", "url", name="uq_feeds_guild_url"),
     )
