@@ -761,6 +761,10 @@ class Fetcher:
             raise BlockedAddressError(f"Refused to fetch {target}{via}: {error}.") from None
         except FetchError:
             raise
+        except httpx.InvalidURL as error:  # httpx parses Location while building next_request
+            raise InvalidURLError(
+                f"{target}{via} redirected to a URL that cannot be parsed ({error})."
+            ) from None
         except httpx.TimeoutException as error:
             raise self._timeout_error(target, via, error) from None
         except (httpx.HTTPError, httpx.StreamError, OSError) as error:
@@ -864,6 +868,12 @@ class Fetcher:
             declared = response.headers.get("content-length", "")
             if declared.isascii() and declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLargeError(too_large)
+        if response.is_stream_consumed:
+            # Only in-memory responses (e.g. from httpx.MockTransport) arrive already read and
+            # decoded by httpx; nothing was streamed from a network, so just apply the cap.
+            if len(response.content) > cap:
+                raise ResponseTooLargeError(too_large)
+            return response.content
         decoder = _BodyDecoder(codings, self._brotli)
         body = bytearray()
         try:
