@@ -21,6 +21,7 @@ Rules every request follows:
   ``min(max_header_bytes, 100 KiB)``.
 * **Concurrency**: at most ``max_connections`` requests in flight, ``max_per_host`` per host.
 * **No cookies** are stored or sent, no proxies or ``.netrc`` are read from the environment.
+  TLS trusts certifi's bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set (httpx's rule).
 
 Every failure is one of the :class:`~bot.core.errors.FetchError` subclasses, with a sentence
 that names the URL.
@@ -703,8 +704,16 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str | None = None,
     ) -> FetchResponse:
-        """GET ``url`` under every rule of this module; see the module docstring for errors."""
+        """GET ``url`` under every rule of this module.
+
+        ``etag``/``last_modified`` (from a previous :class:`FetchResponse`) make the request
+        conditional; a validator that cannot be sent as a header is left out. ``accept``
+        replaces :data:`DEFAULT_ACCEPT`. Raises a :class:`~bot.core.errors.FetchError` subclass
+        for every failure (``ValueError`` only for an ``accept`` with line breaks).
+        """
         target = _parse_url(url)
+        if accept is not None and any(ch in accept for ch in "\r\n\0"):
+            raise ValueError("accept must be a single header line")
         headers: dict[str, bytes | str] = {"Accept": accept or DEFAULT_ACCEPT}
         if (if_none_match := _header_bytes(etag)) is not None:
             headers["If-None-Match"] = if_none_match
