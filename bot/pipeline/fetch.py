@@ -120,8 +120,10 @@ class FetchLimits:
             raise ValueError(
                 f"max_redirects must be between 0 and {MAX_REDIRECTS_CEILING}, not {redirects!r}"
             )
-        if not self.user_agent or any(ch in self.user_agent for ch in "\r\n\0"):
-            raise ValueError("user_agent must be a non-empty single line")
+        agent = self.user_agent
+        printable = isinstance(agent, str) and agent.isascii() and agent.isprintable()
+        if not printable or not agent.strip():
+            raise ValueError(f"user_agent must be one line of printable ASCII, not {agent!r}")
         AddressPolicy.from_entries(self.allow_networks)  # raises ValueError on a bad entry
         object.__setattr__(self, "allow_networks", tuple(self.allow_networks))
 
@@ -714,7 +716,7 @@ class Fetcher:
         target = _parse_url(url)
         if accept is not None and any(ch in accept for ch in "\r\n\0"):
             raise ValueError("accept must be a single header line")
-        headers: dict[str, bytes | str] = {"Accept": accept or DEFAULT_ACCEPT}
+        headers: dict[str, bytes | str] = {"Accept": _header_bytes(accept) or DEFAULT_ACCEPT}
         if (if_none_match := _header_bytes(etag)) is not None:
             headers["If-None-Match"] = if_none_match
         if (if_modified_since := _header_bytes(last_modified)) is not None:

@@ -154,7 +154,9 @@ async def test_sends_a_descriptive_user_agent_and_feed_accept_header(
 async def test_accept_header_can_be_overridden(server: HostileServer) -> None:
     async with fetcher_for(server) as fetcher:
         response = await fetcher.get(server.url("/echo"), accept="text/html")
+        accented = await fetcher.get(server.url("/echo"), accept="text/html; x=é")
     assert json.loads(response.body)["accept"] == "text/html"
+    assert json.loads(accented.body)["accept"] == "text/html; x=é"  # sent as ISO-8859-1
 
 
 async def test_accept_with_a_line_break_is_a_caller_error(server: HostileServer) -> None:
@@ -806,6 +808,8 @@ async def test_global_limit_caps_requests_across_hosts(server: HostileServer) ->
         {"max_body_bytes": 0},
         {"max_per_host": 0},
         {"user_agent": "two\r\nlines"},
+        {"user_agent": "newsbot ✓"},
+        {"user_agent": ""},
         {"allow_networks": ("127.0.0.1",)},
         {"allow_networks": ("localhost:80",)},
         {"allow_networks": ("10.0.0.1/8",)},
