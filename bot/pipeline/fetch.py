@@ -659,8 +659,7 @@ class Fetcher:
         self._brotli = _bounded_brotli()
         codings = "gzip, deflate, br" if self._brotli is not None else "gzip, deflate"
         if transport is None:
-            transport = _GuardedTransport(AddressPolicy.from_entries(limits.allow_networks),
-                                          limits)
+            transport = _GuardedTransport(AddressPolicy.from_entries(limits.allow_networks), limits)
         self._client = httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,
@@ -758,9 +757,7 @@ class Fetcher:
         self, target: httpx.URL, headers: dict[str, bytes | str], remaining: float, via: str
     ) -> FetchResponse | httpx.URL:
         deadline = self._limits.deadline
-        too_slow = (
-            f"Fetching {target}{via} did not finish within the {deadline:g}-second deadline."
-        )
+        too_slow = f"Fetching {target}{via} did not finish within the {deadline:g}-second deadline."
         if remaining <= 0:
             raise FetchTimeoutError(too_slow)
         try:
@@ -801,11 +798,13 @@ class Fetcher:
             )
         detail = (str(error) or type(error).__name__).rstrip(".")
         if isinstance(error, httpx.ConnectError):
-            return NetworkError(f"Could not connect to {target.host} to fetch {target}{via}: "
-                                f"{detail}.")
+            return NetworkError(
+                f"Could not connect to {target.host} to fetch {target}{via}: {detail}."
+            )
         if isinstance(error, httpx.ProtocolError):
-            return NetworkError(f"{target.host} sent an invalid HTTP response for "
-                                f"{target}{via}: {detail}.")
+            return NetworkError(
+                f"{target.host} sent an invalid HTTP response for {target}{via}: {detail}."
+            )
         return NetworkError(f"The connection failed while fetching {target}{via}: {detail}.")
 
     async def _exchange(
@@ -850,8 +849,9 @@ class Fetcher:
         try:
             return _parse_url(str(joined))
         except InvalidURLError as error:
-            raise InvalidURLError(f"{current} redirected to a URL we will not fetch. {error}") \
-                from None
+            raise InvalidURLError(
+                f"{current} redirected to a URL we will not fetch. {error}"
+            ) from None
 
     def _content_codings(self, target: httpx.URL, response: httpx.Response) -> list[str]:
         codings: list[str] = []
@@ -865,8 +865,10 @@ class Fetcher:
                 raise NetworkError(f"{target} uses the unsupported Content-Encoding {token!r}.")
             codings.append(coding)
         if len(codings) > MAX_STACKED_ENCODINGS:
-            raise NetworkError(f"{target} stacks {len(codings)} content encodings; "
-                               f"at most {MAX_STACKED_ENCODINGS} are decoded.")
+            raise NetworkError(
+                f"{target} stacks {len(codings)} content encodings; "
+                f"at most {MAX_STACKED_ENCODINGS} are decoded."
+            )
         return codings
 
     async def _read_body(self, target: httpx.URL, response: httpx.Response) -> bytes:

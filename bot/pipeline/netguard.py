@@ -190,8 +190,10 @@ def parse_allow_entry(entry: str) -> IPNetwork | AllowedEndpoint:
         host, port_text = entry.split(":")
         address = _parse_entry_address(entry, host, IPv4Address)
     else:
-        raise ValueError(f"allow_networks entry {entry!r} is neither a network nor an "
-                         f"address:port; {_ENTRY_HINT}")
+        raise ValueError(
+            f"allow_networks entry {entry!r} is neither a network nor an "
+            f"address:port; {_ENTRY_HINT}"
+        )
     return AllowedEndpoint(address, _parse_entry_port(entry, port_text))
 
 
@@ -239,8 +241,7 @@ class AddressPolicy:
     def refusal_reason(self, address: IPAddress, port: int) -> str | None:
         """Say why dialling ``address``:``port`` is refused, or return ``None`` to allow it."""
         plain = unmap_address(address)
-        if any(candidate in network for network in self.networks for candidate in
-               (address, plain)):
+        if any(candidate in network for network in self.networks for candidate in (address, plain)):
             return None
         if AllowedEndpoint(plain, port) in self.endpoints:
             return None

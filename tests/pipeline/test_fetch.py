@@ -248,9 +248,7 @@ INTERNAL_URLS = [
 
 
 @pytest.mark.parametrize("template", LOOPBACK_SPELLINGS)
-async def test_every_spelling_of_loopback_is_refused(
-    server: HostileServer, template: str
-) -> None:
+async def test_every_spelling_of_loopback_is_refused(server: HostileServer, template: str) -> None:
     url = template.format(port=server.port)
     async with Fetcher() as fetcher:
         with pytest.raises(BlockedAddressError) as caught:
@@ -469,9 +467,7 @@ async def test_max_redirects_zero_refuses_the_first_redirect(server: HostileServ
 @pytest.mark.parametrize(
     "location", ["ftp://example.com/feed", "javascript:alert(1)", "file:///etc/passwd"]
 )
-async def test_redirect_to_a_non_http_url_is_refused(
-    server: HostileServer, location: str
-) -> None:
+async def test_redirect_to_a_non_http_url_is_refused(server: HostileServer, location: str) -> None:
     async with fetcher_for(server) as fetcher:
         with pytest.raises(InvalidURLError, match="redirected"):
             await fetcher.get(server.url(f"/redirect-to?url={quote(location)}"))
@@ -489,9 +485,7 @@ async def test_redirect_without_location_is_an_error_status(server: HostileServe
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 429, 500, 502, 503])
-async def test_error_statuses_raise_http_status_error(
-    server: HostileServer, status: int
-) -> None:
+async def test_error_statuses_raise_http_status_error(server: HostileServer, status: int) -> None:
     url = server.url(f"/status/{status}")
     async with fetcher_for(server) as fetcher:
         with pytest.raises(HTTPStatusError) as caught:
@@ -559,9 +553,7 @@ async def test_gzip_bomb_is_stopped_at_the_cap_without_inflating_it(
     server: HostileServer, gzip_bomb: bytes
 ) -> None:
     assert len(gzip_bomb) < 64 * 1024  # 512 MiB of zeros behind a few KiB on the wire
-    server.respond(
-        "/bomb", headers=[("Content-Encoding", "gzip, gzip")], body=gzip_bomb
-    )
+    server.respond("/bomb", headers=[("Content-Encoding", "gzip, gzip")], body=gzip_bomb)
     async with fetcher_for(server, max_body_bytes=MIB) as fetcher:
         tracemalloc.start()
         try:
@@ -731,10 +723,28 @@ def localhost_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
-        check=True, capture_output=True,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 

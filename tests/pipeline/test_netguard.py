@@ -48,8 +48,15 @@ NON_PUBLIC_NETWORKS = [
     "::2:0:0/96",
 ]
 
-PUBLIC_ADDRESSES = ["1.1.1.1", "8.8.8.8", "93.184.216.34", "2606:4700:4700::1111",
-                    "2a00:1450:4001::200e", "64:ff9b::808:808", "2002:808:808::1"]
+PUBLIC_ADDRESSES = [
+    "1.1.1.1",
+    "8.8.8.8",
+    "93.184.216.34",
+    "2606:4700:4700::1111",
+    "2a00:1450:4001::200e",
+    "64:ff9b::808:808",
+    "2002:808:808::1",
+]
 
 ipv4_addresses = st.builds(IPv4Address, st.integers(0, 2**32 - 1))
 ipv6_addresses = st.builds(IPv6Address, st.integers(0, 2**128 - 1))
@@ -82,8 +89,11 @@ def test_embedded_ipv4_forms_are_judged_by_the_embedded_address(address: IPv4Add
 
 @given(ipv6_addresses)
 def test_ipv6_outside_global_unicast_is_refused(address: IPv6Address) -> None:
-    allowed_prefixes = (IPv6Network("2000::/3"), IPv6Network("::ffff:0:0/96"),
-                        IPv6Network("64:ff9b::/96"))
+    allowed_prefixes = (
+        IPv6Network("2000::/3"),
+        IPv6Network("::ffff:0:0/96"),
+        IPv6Network("64:ff9b::/96"),
+    )
     assume(not any(address in prefix for prefix in allowed_prefixes))
     assert classify_address(address) is not None
 
@@ -128,9 +138,25 @@ def test_entry_parser_accepts_or_raises_value_error(text: str) -> None:
 
 @pytest.mark.parametrize(
     "entry",
-    ["127.0.0.1", "::1", "localhost:80", "10.0.0.1/8", "127.0.0.1:0", "127.0.0.1:65536",
-     "127.1:80", "::1:80", "[::1]", "[::1]:", "[127.0.0.1]:80", " 10.0.0.0/8", "10.0.0.0/33",
-     "fe80::1%eth0/128", "127.0.0.1:８０", "", "010.0.0.1:80"],
+    [
+        "127.0.0.1",
+        "::1",
+        "localhost:80",
+        "10.0.0.1/8",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "127.1:80",
+        "::1:80",
+        "[::1]",
+        "[::1]:",
+        "[127.0.0.1]:80",
+        " 10.0.0.0/8",
+        "10.0.0.0/33",
+        "fe80::1%eth0/128",
+        "127.0.0.1:８０",
+        "",
+        "010.0.0.1:80",
+    ],
 )
 def test_bad_entries_are_refused_with_the_entry_named(entry: str) -> None:
     with pytest.raises(ValueError, match="allow_networks entry"):

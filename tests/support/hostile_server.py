@@ -109,9 +109,7 @@ class HostileServer:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> HostileServer:
-        self._server = await asyncio.start_server(
-            self._serve, self.host, 0, ssl=self._ssl_context
-        )
+        self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self._ssl_context)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
