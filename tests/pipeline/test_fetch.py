@@ -42,6 +42,7 @@ from bot.pipeline.fetch import (
     parse_retry_after,
     validate_url,
 )
+from tests.support.bombs import build_gzip_bomb
 from tests.support.hostile_server import (
     FEED_BODY,
     FEED_ETAG,
@@ -75,32 +76,6 @@ def fetcher_for(*servers: HostileServer, **limits: object) -> Fetcher:
 
 def gzipped(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
-
-
-def build_gzip_bomb(zero_mib: int = 512) -> bytes:
-    """``zero_mib`` MiB of zeros, gzipped twice, built without holding the inflated data.
-
-    After a full flush deflate forgets its history, so the compressed form of 1 MiB of zeros
-    is one segment that can be repeated; the inner gzip member is header + segments + final
-    block + trailer, and it is fed to the outer gzip compressor piece by piece.
-    """
-    zeros = bytes(MIB)
-    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
-    segment = deflater.compress(zeros) + deflater.flush(zlib.Z_FULL_FLUSH)
-    final_block = deflater.flush(zlib.Z_FINISH)
-    crc = 0
-    for _ in range(zero_mib):
-        crc = zlib.crc32(zeros, crc)
-    inner_header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-    inner_trailer = crc.to_bytes(4, "little") + ((zero_mib * MIB) & 0xFFFFFFFF).to_bytes(
-        4, "little"
-    )
-    outer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    parts = [outer.compress(inner_header)]
-    parts += [outer.compress(segment) for _ in range(zero_mib)]
-    parts.append(outer.compress(final_block + inner_trailer))
-    parts.append(outer.flush())
-    return b"".join(parts)
 
 
 @pytest.fixture(scope="session")
