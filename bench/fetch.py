@@ -1,14 +1,18 @@
 """Fetcher speed and memory against the loopback hostile server; prints tables.
 
-Run from the repository root: ``python3 dev.py bench fetch`` (or ``python -m bench.fetch``).
+Run from the repository root: ``python3 dev.py bench fetch``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+import sys
 import time
 import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.support
 
 from bot.core.errors import ResponseTooLargeError
 from bot.pipeline.fetch import Fetcher, FetchLimits
