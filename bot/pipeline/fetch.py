@@ -21,6 +21,7 @@ Rules every request follows:
   ``min(max_header_bytes, 100 KiB)``.
 * **Concurrency**: at most ``max_connections`` requests in flight, ``max_per_host`` per host.
 * **No cookies** are stored or sent, no proxies or ``.netrc`` are read from the environment.
+  TLS trusts certifi's bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set (httpx's rule).
 
 Every failure is one of the :class:`~bot.core.errors.FetchError` subclasses, with a sentence
 that names the URL.
@@ -119,8 +120,10 @@ class FetchLimits:
             raise ValueError(
                 f"max_redirects must be between 0 and {MAX_REDIRECTS_CEILING}, not {redirects!r}"
             )
-        if not self.user_agent or any(ch in self.user_agent for ch in "\r\n\0"):
-            raise ValueError("user_agent must be a non-empty single line")
+        agent = self.user_agent
+        printable = isinstance(agent, str) and agent.isascii() and agent.isprintable()
+        if not printable or not agent.strip():
+            raise ValueError(f"user_agent must be one line of printable ASCII, not {agent!r}")
         AddressPolicy.from_entries(self.allow_networks)  # raises ValueError on a bad entry
         object.__setattr__(self, "allow_networks", tuple(self.allow_networks))
 
@@ -702,9 +705,17 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str | None = None,
     ) -> FetchResponse:
-        """GET ``url`` under every rule of this module; see the module docstring for errors."""
+        """GET ``url`` under every rule of this module.
+
+        ``etag``/``last_modified`` (from a previous :class:`FetchResponse`) make the request
+        conditional; a validator that cannot be sent as a header is left out. ``accept``
+        replaces :data:`DEFAULT_ACCEPT`. Raises a :class:`~bot.core.errors.FetchError` subclass
+        for every failure (``ValueError`` only for an ``accept`` with line breaks).
+        """
         target = _parse_url(url)
-        headers: dict[str, bytes | str] = {"Accept": accept or DEFAULT_ACCEPT}
+        if accept is not None and any(ch in accept for ch in "\r\n\0"):
+            raise ValueError("accept must be a single header line")
+        headers: dict[str, bytes | str] = {"Accept": _header_bytes(accept) or DEFAULT_ACCEPT}
         if (if_none_match := _header_bytes(etag)) is not None:
             headers["If-None-Match"] = if_none_match
         if (if_modified_since := _header_bytes(last_modified)) is not None:
@@ -758,6 +769,10 @@ class Fetcher:
             raise BlockedAddressError(f"Refused to fetch {target}{via}: {error}.") from None
         except FetchError:
             raise
+        except httpx.InvalidURL as error:  # httpx parses Location while building next_request
+            raise InvalidURLError(
+                f"{target}{via} redirected to a URL that cannot be parsed ({error})."
+            ) from None
         except httpx.TimeoutException as error:
             raise self._timeout_error(target, via, error) from None
         except (httpx.HTTPError, httpx.StreamError, OSError) as error:
@@ -866,6 +881,12 @@ class Fetcher:
             declared = response.headers.get("content-length", "")
             if declared.isascii() and declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLargeError(too_large)
+        if response.is_stream_consumed:
+            # Only in-memory responses (e.g. from httpx.MockTransport) arrive already read and
+            # decoded by httpx; nothing was streamed from a network, so just apply the cap.
+            if len(response.content) > cap:
+                raise ResponseTooLargeError(too_large)
+            return response.content
         decoder = _BodyDecoder(codings, self._brotli)
         body = bytearray()
         try:
