@@ -14,6 +14,7 @@ The tree::
     │   └── NetworkError         DNS failure, refused connection, TLS error
     ├── ParseError               bytes that are not a feed we can read
     ├── ExtractionError          no main text found in an article page
+    ├── DeliveryError            a message could not be delivered (permanent or not)
     ├── QueryError               a search or subscription query that cannot be parsed
     ├── ValidationError          a user-supplied argument out of range
     └── StorageError             the database failed in a way callers should report
@@ -24,6 +25,7 @@ from __future__ import annotations
 __all__ = [
     "BlockedAddressError",
     "ConfigError",
+    "DeliveryError",
     "ExtractionError",
     "FetchError",
     "FetchTimeoutError",
@@ -96,6 +98,21 @@ class ParseError(NewsbotError):
 
 class ExtractionError(NewsbotError):
     """No main text could be extracted from an article page."""
+
+
+class DeliveryError(NewsbotError):
+    """A message could not be delivered.
+
+    ``permanent`` failures (DMs closed, unknown channel, missing access) will not succeed on a
+    retry; others are retried, after ``retry_after`` seconds when the service said so.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
 
 
 class QueryError(NewsbotError):

@@ -9,11 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.core.models import Article, Feed, NewArticle, Schedule, SearchHit, Subscription
+from bot.core.models import (
+    Article,
+    Delivery,
+    Feed,
+    NewArticle,
+    NewDelivery,
+    Schedule,
+    SearchHit,
+    Subscription,
+)
 
-__all__ = ["FeedState", "Store", "StoreStats", "StoredBatch"]
+__all__ = [
+    "DeliveryPlanner",
+    "FeedState",
+    "MessageSink",
+    "Store",
+    "StoreStats",
+    "StoredBatch",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +96,16 @@ class Store(Protocol):
         ...
 
     def store_articles(
-        self, feed_id: int, articles: Sequence[NewArticle], state: FeedState, at: datetime
+        self,
+        feed_id: int,
+        articles: Sequence[NewArticle],
+        state: FeedState,
+        at: datetime,
+        deliveries: Mapping[str, Sequence[NewDelivery]] | None = None,
     ) -> StoredBatch:
         """In one transaction: insert the new articles, link the known ones to this feed,
-        save the caching state, and mark the feed fetched successfully at ``at``."""
+        save the caching state, mark the feed fetched successfully at ``at``, and enqueue the
+        ``deliveries`` planned for each article that turned out to be new."""
         ...
 
     def record_not_modified(self, feed_id: int, state: FeedState, at: datetime) -> None:
@@ -160,4 +182,114 @@ class Store(Protocol):
 
     def delete_guild(self, guild_id: int) -> None:
         """Forget a guild's feeds, subscriptions and schedules."""
+        ...
+
+    def claim_due_feeds(self, now: datetime, limit: int, lease_until: datetime) -> list[Feed]:
+        """Feeds due for a poll, leased until ``lease_until``."""
+        ...
+
+    def schedule_next_poll(
+        self,
+        feed_id: int,
+        at: datetime,
+        *,
+        ttl_minutes: int | None = None,
+        pause_reason: str | None = None,
+    ) -> None:
+        """When the feed is polled next; a ``pause_reason`` pauses it."""
+        ...
+
+    def resume_feed(self, feed_id: int, at: datetime) -> None:
+        """Unpause a feed and poll it at once."""
+        ...
+
+    def enqueue(self, deliveries: Sequence[NewDelivery], at: datetime) -> int:
+        """Add deliveries, ignoring known dedupe keys; returns how many were new."""
+        ...
+
+    def claim_deliveries(self, now: datetime, limit: int, lease_until: datetime) -> list[Delivery]:
+        """Due deliveries, leased until ``lease_until``."""
+        ...
+
+    def release_claims(self, now: datetime) -> int:
+        """Make deliveries claimed by a dead process due again."""
+        ...
+
+    def mark_delivered(self, delivery_id: int, message_id: str, at: datetime) -> None:
+        """Record the sent message's id."""
+        ...
+
+    def mark_retry(self, delivery_id: int, error: str, retry_at: datetime) -> None:
+        """A transient failure: try again at ``retry_at``."""
+        ...
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        """A permanent failure: never try again."""
+        ...
+
+    def hold_delivery(self, delivery_id: int) -> None:
+        """Keep a delivery for the recipient's next digest."""
+        ...
+
+    def count_sent(
+        self, recipient_type: str, recipient_id: int, since: datetime, kinds: Sequence[str]
+    ) -> int:
+        """Messages of these kinds sent to a recipient since ``since``."""
+        ...
+
+    def held_deliveries(self) -> list[Delivery]:
+        """Held deliveries grouped by recipient, oldest first."""
+        ...
+
+    def digest_held(self, held_ids: Sequence[int], digest: NewDelivery, at: datetime) -> bool:
+        """Replace held deliveries by one digest, atomically."""
+        ...
+
+    def disable_subscription(self, subscription_id: int, reason: str) -> Subscription | None:
+        """Stop a subscription that cannot be delivered."""
+        ...
+
+    def story_articles(self, story_id: str) -> list[Article]:
+        """The articles of one story, oldest first."""
+        ...
+
+    def briefed_story_ids(self, channel_id: int, story_ids: Sequence[str]) -> set[str]:
+        """Stories the channel was already briefed on."""
+        ...
+
+    def record_schedule_run(
+        self,
+        schedule: Schedule,
+        due: datetime,
+        delivery: NewDelivery | None,
+        story_ids: Sequence[str],
+        at: datetime,
+    ) -> bool:
+        """Claim one run of a schedule and enqueue its briefing, exactly once."""
+        ...
+
+
+class DeliveryPlanner(Protocol):
+    """Decides, while a feed's new articles are stored, who must hear about them."""
+
+    def plan(self, feed: Feed, articles: Sequence[NewArticle]) -> dict[str, list[NewDelivery]]:
+        """Deliveries per article id; called with the articles not yet stored (sync)."""
+        ...
+
+
+class MessageSink(Protocol):
+    """Where deliveries go: a Discord channel or DM, or the console."""
+
+    async def send(
+        self,
+        recipient_type: str,
+        recipient_id: int,
+        content: str,
+        embeds: Sequence[Mapping[str, Any]],
+        nonce: str,
+    ) -> str:
+        """Post one message and return its id; raise DeliveryError when it cannot be sent.
+
+        Sending twice with the same ``nonce`` must post one message (Discord's
+        ``enforce_nonce``), so a retry after a crash never double-posts."""
         ...

@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.core.errors import ExtractionError, FetchError, ParseError
-from bot.core.models import Feed, FeedEntry, FeedRefresh, NewArticle, ParsedFeed
-from bot.core.ports import FeedState, Store
+from bot.core.models import Feed, FeedEntry, FeedRefresh, NewArticle, ParsedFeed, PollHints
+from bot.core.ports import DeliveryPlanner, FeedState, Store, StoredBatch
 from bot.core.urls import article_id, canonical_url
 from bot.pipeline.extract import extract_article
 from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_feed, parse_folder
@@ -32,45 +33,67 @@ log = logging.getLogger(__name__)
 _PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_PAGES_PER_REFRESH = 30
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d{1,9})", re.IGNORECASE)
 
 
 class Refresher:
     """Fetches, parses and stores feeds; one instance serves the whole process."""
 
-    def __init__(self, store: Store, fetcher: Fetcher, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        fetcher: Fetcher,
+        clock: Callable[[], datetime],
+        planner: DeliveryPlanner | None = None,
+    ) -> None:
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
+        self._planner = planner
 
     async def refresh_feed(self, feed: Feed) -> FeedRefresh:
         """Fetch ``feed`` once and store what is new; failures are recorded, not raised."""
         now = self._clock()
         try:
             loaded = await self._load(feed)
-            if loaded is None:
-                return FeedRefresh(feed=feed, status="not modified")
-            parsed, state = loaded
+            if loaded.parsed is None:
+                return FeedRefresh(feed=feed, status="not modified", hints=loaded.hints)
+            parsed, state = loaded.parsed, loaded.state
             source_name = (parsed.title if feed.auto_name else None) or feed.name
             candidates = _new_articles(feed, source_name, parsed.entries, now)
             if feed.extract_full_text:
                 candidates = await self._with_full_text(candidates)
-            batch = await asyncio.to_thread(
-                self._store.store_articles, feed.id, candidates, state, now
-            )
+            batch = await asyncio.to_thread(self._store_batch, feed, candidates, state, now)
         except (FetchError, ParseError) as error:
             log.info("feed %s failed: %s", feed.url, error)
             await asyncio.to_thread(self._store.record_feed_error, feed.id, str(error), now)
-            return FeedRefresh(feed=feed, status="error", error=str(error))
+            hints = PollHints(
+                http_status=getattr(error, "status", None),
+                retry_after=getattr(error, "retry_after", None),
+            )
+            return FeedRefresh(feed=feed, status="error", error=str(error), hints=hints)
         return FeedRefresh(
             feed=feed,
             status="new" if batch.new_ids else "seen",
             new_articles=len(batch.new_ids),
             seen_articles=batch.seen_count,
             new_article_ids=batch.new_ids,
+            hints=replace(loaded.hints, ttl_minutes=parsed.ttl_minutes),
         )
 
-    async def _load(self, feed: Feed) -> tuple[ParsedFeed, FeedState] | None:
-        """The parsed feed and its new caching state, or None when nothing changed."""
+    def _store_batch(
+        self, feed: Feed, candidates: list[NewArticle], state: FeedState, now: datetime
+    ) -> StoredBatch:
+        """Plan deliveries for the articles not stored yet, then store all in one transaction."""
+        deliveries = None
+        if self._planner is not None and candidates:
+            known = self._store.known_article_ids(a.id for a in candidates)
+            unknown = [a for a in candidates if a.id not in known]
+            deliveries = self._planner.plan(feed, unknown) if unknown else None
+        return self._store.store_articles(feed.id, candidates, state, now, deliveries)
+
+    async def _load(self, feed: Feed) -> _Loaded:
+        """The parsed feed and its new caching state; no parse when nothing changed."""
         now = self._clock()
         if feed.is_local:
             parsed, body_hash = await asyncio.to_thread(_read_folder, Path(feed.url))
@@ -79,11 +102,12 @@ class Refresher:
             )
             if body_hash == feed.body_hash:
                 await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
-                return None
-            return parsed, state
+                return _Loaded(None, state, PollHints())
+            return _Loaded(parsed, state, PollHints())
         response = await self._fetcher.get(
             feed.url, etag=feed.etag, last_modified=feed.last_modified
         )
+        hints = PollHints(http_status=response.status, max_age=_max_age(response.headers))
         if response.not_modified:
             state = FeedState(
                 etag=response.etag or feed.etag,
@@ -91,18 +115,18 @@ class Refresher:
                 body_hash=feed.body_hash,
             )
             await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
-            return None
+            return _Loaded(None, state, hints)
         body_hash = hashlib.sha256(response.body).hexdigest()
         state = FeedState(
             etag=response.etag, last_modified=response.last_modified, body_hash=body_hash
         )
         if body_hash == feed.body_hash:
             await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
-            return None
+            return _Loaded(None, state, hints)
         parsed = await asyncio.to_thread(
             parse_feed, response.body, url=response.url, headers=response.headers
         )
-        return parsed, replace(state, title=parsed.title)
+        return _Loaded(parsed, replace(state, title=parsed.title), hints)
 
     async def _with_full_text(self, candidates: list[NewArticle]) -> list[NewArticle]:
         """Replace teaser text by the article page's main text, for articles not yet stored."""
@@ -126,6 +150,20 @@ class Refresher:
             log.info("keeping the feed's teaser for %s: %s", article.url, error)
             return replace(article, text_is_teaser=True)
         return replace(article, text=extracted.text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    parsed: ParsedFeed | None
+    """None when the feed did not change (a 304, or the same bytes as last time)."""
+    state: FeedState
+    hints: PollHints
+
+
+def _max_age(headers: Mapping[str, str]) -> int | None:
+    """``max-age`` of a Cache-Control header, in seconds."""
+    match = _MAX_AGE.search(headers.get("cache-control", ""))
+    return int(match.group(1)) if match else None
 
 
 def _read_folder(folder: Path) -> tuple[ParsedFeed, str]:

@@ -35,8 +35,10 @@ from bot.core.models import (
     SNIPPET_END,
     SNIPPET_START,
     Article,
+    Delivery,
     Feed,
     NewArticle,
+    NewDelivery,
     Schedule,
     SearchHit,
     Subscription,
@@ -47,7 +49,9 @@ from bot.storage.schema import (
     UTCDateTime,
     article_feeds,
     articles,
+    briefed_stories,
     feeds,
+    outbox,
     schedules,
     subscriptions,
 )
@@ -164,7 +168,12 @@ class SqlStore:
         return found
 
     def store_articles(
-        self, feed_id: int, articles_in: Sequence[NewArticle], state: FeedState, at: datetime
+        self,
+        feed_id: int,
+        articles_in: Sequence[NewArticle],
+        state: FeedState,
+        at: datetime,
+        deliveries: Mapping[str, Sequence[NewDelivery]] | None = None,
     ) -> StoredBatch:
         unique = list({article.id: article for article in articles_in}.values())
         with self._engine.begin() as connection:
@@ -193,6 +202,8 @@ class SqlStore:
                     .where(feeds.c.id == feed_id, feeds.c.auto_name)
                     .values(name=state.title[:200])
                 )
+            planned = deliveries or {}
+            _enqueue(connection, [d for a in fresh for d in planned.get(a.id, ())], at)
         return StoredBatch(new_ids=tuple(a.id for a in fresh), seen_count=len(unique) - len(fresh))
 
     def record_not_modified(self, feed_id: int, state: FeedState, at: datetime) -> None:
@@ -210,8 +221,254 @@ class SqlStore:
                     last_error=message[:500],
                     last_error_at=at,
                     failure_count=feeds.c.failure_count + 1,
+                    failing_since=func.coalesce(feeds.c.failing_since, at),
                 )
             )
+
+    # Polling
+
+    def claim_due_feeds(self, now: datetime, limit: int, lease_until: datetime) -> list[Feed]:
+        """Feeds due for a poll (never polled first), leased until ``lease_until`` so a
+        concurrent claim does not take them too."""
+        due = (
+            select(feeds.c.id)
+            .where(
+                ~feeds.c.paused,
+                or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
+            )
+            .order_by(feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at, feeds.c.id)
+            .limit(limit)
+        )
+        with self._engine.begin() as connection:
+            ids = list(connection.execute(due).scalars())
+            if not ids:
+                return []
+            connection.execute(
+                update(feeds).where(feeds.c.id.in_(ids)).values(next_poll_at=lease_until)
+            )
+            rows = connection.execute(select(feeds).where(feeds.c.id.in_(ids)))
+            claimed = {row.id: _feed(row._mapping) for row in rows}
+        return [claimed[i] for i in ids if i in claimed]
+
+    def schedule_next_poll(
+        self,
+        feed_id: int,
+        at: datetime,
+        *,
+        ttl_minutes: int | None = None,
+        pause_reason: str | None = None,
+    ) -> None:
+        """Set when the feed is polled next, remember its ``<ttl>``, or pause it."""
+        values: dict[str, Any] = {"next_poll_at": at}
+        if ttl_minutes is not None:
+            values["ttl_minutes"] = ttl_minutes
+        if pause_reason is not None:
+            values.update(paused=True, paused_reason=pause_reason[:500])
+        with self._engine.begin() as connection:
+            connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+    def resume_feed(self, feed_id: int, at: datetime) -> None:
+        """Unpause a feed and poll it at once."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(feeds)
+                .where(feeds.c.id == feed_id)
+                .values(
+                    paused=False,
+                    paused_reason=None,
+                    failure_count=0,
+                    failing_since=None,
+                    next_poll_at=at,
+                )
+            )
+
+    # Deliveries (the outbox)
+
+    def enqueue(self, deliveries: Sequence[NewDelivery], at: datetime) -> int:
+        """Add deliveries; those whose dedupe key exists are ignored. Returns how many were new."""
+        with self._engine.begin() as connection:
+            return _enqueue(connection, deliveries, at)
+
+    def claim_deliveries(self, now: datetime, limit: int, lease_until: datetime) -> list[Delivery]:
+        """Pending deliveries that are due, oldest first, leased until ``lease_until``."""
+        due = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.status.in_(("pending", "sending")),
+                outbox.c.next_attempt_at <= now,
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            .limit(limit)
+        )
+        with self._engine.begin() as connection:
+            ids = list(connection.execute(due).scalars())
+            if not ids:
+                return []
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(
+                    status="sending",
+                    attempts=outbox.c.attempts + 1,
+                    next_attempt_at=lease_until,
+                )
+            )
+            rows = connection.execute(select(outbox).where(outbox.c.id.in_(ids)))
+            claimed = {row.id: _delivery(row._mapping) for row in rows}
+        return [claimed[i] for i in ids if i in claimed]
+
+    def release_claims(self, now: datetime) -> int:
+        """After a restart: deliveries a dead process had claimed are due again."""
+        with self._engine.begin() as connection:
+            return connection.execute(
+                update(outbox)
+                .where(outbox.c.status == "sending")
+                .values(status="pending", next_attempt_at=now)
+            ).rowcount
+
+    def mark_delivered(self, delivery_id: int, message_id: str, at: datetime) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id == delivery_id)
+                .values(status="sent", message_id=message_id, sent_at=at, last_error=None)
+            )
+
+    def mark_retry(self, delivery_id: int, error: str, retry_at: datetime) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id == delivery_id)
+                .values(status="pending", next_attempt_at=retry_at, last_error=error[:500])
+            )
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id == delivery_id)
+                .values(status="failed", last_error=error[:500])
+            )
+
+    def hold_delivery(self, delivery_id: int) -> None:
+        """Keep a delivery back for the recipient's next digest (a flood cap was hit)."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(outbox).where(outbox.c.id == delivery_id).values(status="held")
+            )
+
+    def count_sent(
+        self, recipient_type: str, recipient_id: int, since: datetime, kinds: Sequence[str]
+    ) -> int:
+        """Messages of these kinds sent to one recipient since ``since``."""
+        query = (
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.recipient_type == recipient_type,
+                outbox.c.recipient_id == recipient_id,
+                outbox.c.status == "sent",
+                outbox.c.kind.in_(kinds),
+                outbox.c.sent_at >= since,
+            )
+        )
+        with self._engine.connect() as connection:
+            return connection.execute(query).scalar_one()
+
+    def held_deliveries(self) -> list[Delivery]:
+        """Every held delivery, grouped by recipient, oldest first."""
+        query = (
+            select(outbox)
+            .where(outbox.c.status == "held")
+            .order_by(outbox.c.recipient_type, outbox.c.recipient_id, outbox.c.id)
+        )
+        with self._engine.connect() as connection:
+            return [_delivery(row._mapping) for row in connection.execute(query)]
+
+    def digest_held(self, held_ids: Sequence[int], digest: NewDelivery, at: datetime) -> bool:
+        """Replace held deliveries by one digest delivery, atomically."""
+        with self._engine.begin() as connection:
+            if not _enqueue(connection, [digest], at):
+                return False
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(held_ids)), outbox.c.status == "held")
+                .values(status="digested")
+            )
+        return True
+
+    def delivery_statuses(self) -> dict[str, int]:
+        """How many deliveries are in each status (for status displays and tests)."""
+        query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        with self._engine.connect() as connection:
+            return {status: count for status, count in connection.execute(query)}
+
+    def disable_subscription(self, subscription_id: int, reason: str) -> Subscription | None:
+        """Stop a subscription whose deliveries cannot succeed; returns it, or None."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(subscriptions)
+                .where(subscriptions.c.id == subscription_id)
+                .values(active=False, disabled_reason=reason[:300])
+            )
+            row = connection.execute(
+                select(subscriptions).where(subscriptions.c.id == subscription_id)
+            ).first()
+        return _subscription(row._mapping) if row else None
+
+    def story_articles(self, story_id: str) -> list[Article]:
+        """The articles of one story, oldest first."""
+        query = (
+            select(articles)
+            .where(articles.c.story_id == story_id)
+            .order_by(articles.c.published_at, articles.c.pk)
+        )
+        with self._engine.connect() as connection:
+            return [_article(row._mapping) for row in connection.execute(query)]
+
+    # Scheduled briefings
+
+    def briefed_story_ids(self, channel_id: int, story_ids: Sequence[str]) -> set[str]:
+        """Which of these stories the channel was already briefed on."""
+        query = select(briefed_stories.c.story_id).where(
+            briefed_stories.c.channel_id == channel_id,
+            briefed_stories.c.story_id.in_(list(story_ids)),
+        )
+        with self._engine.connect() as connection:
+            return set(connection.execute(query).scalars())
+
+    def record_schedule_run(
+        self,
+        schedule: Schedule,
+        due: datetime,
+        delivery: NewDelivery | None,
+        story_ids: Sequence[str],
+        at: datetime,
+    ) -> bool:
+        """Claim the run of ``schedule`` due at ``due`` and, in the same transaction, enqueue its
+        briefing and mark its stories briefed. False when that run was already claimed."""
+        with self._engine.begin() as connection:
+            claimed = connection.execute(
+                update(schedules)
+                .where(
+                    schedules.c.id == schedule.id,
+                    or_(schedules.c.last_run_at.is_(None), schedules.c.last_run_at < due),
+                )
+                .values(last_run_at=due)
+            ).rowcount
+            if not claimed:
+                return False
+            if delivery is not None:
+                _enqueue(connection, [delivery], at)
+            if story_ids:
+                connection.execute(
+                    _insert_ignoring_duplicates(connection, briefed_stories),
+                    [
+                        {"channel_id": schedule.channel_id, "story_id": story, "briefed_at": at}
+                        for story in story_ids
+                    ],
+                )
+        return True
 
     # Reading
 
@@ -436,7 +693,46 @@ def _success(state: FeedState, at: datetime) -> dict[str, Any]:
         "last_success_at": at,
         "last_error": None,
         "failure_count": 0,
+        "failing_since": None,
     }
+
+
+def _enqueue(connection: Connection, deliveries: Sequence[NewDelivery], at: datetime) -> int:
+    insert = _insert_ignoring_duplicates(connection, outbox)
+    added = 0
+    for delivery in deliveries:
+        row = {
+            "dedupe_key": delivery.dedupe_key,
+            "kind": delivery.kind,
+            "guild_id": delivery.guild_id,
+            "recipient_type": delivery.recipient_type,
+            "recipient_id": delivery.recipient_id,
+            "story_id": delivery.story_id,
+            "subscription_id": delivery.subscription_id,
+            "feed_id": delivery.feed_id,
+            "schedule_id": delivery.schedule_id,
+            "payload": delivery.payload,
+            "next_attempt_at": at,
+            "created_at": at,
+        }
+        added += connection.execute(insert, row).rowcount
+    return added
+
+
+def _delivery(row: RowMapping) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        kind=row["kind"],
+        guild_id=row["guild_id"],
+        recipient_type=row["recipient_type"],
+        recipient_id=row["recipient_id"],
+        story_id=row["story_id"],
+        subscription_id=row["subscription_id"],
+        feed_id=row["feed_id"],
+        payload=row["payload"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+    )
 
 
 def _article_row(article: NewArticle) -> dict[str, Any]:
