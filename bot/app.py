@@ -8,8 +8,10 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import DiscordSettings, Settings
 from bot.core.models import FeedRefresh
@@ -17,9 +19,13 @@ from bot.pipeline.fetch import Fetcher, FetchLimits
 from bot.pipeline.refresh import Refresher
 from bot.pipeline.summarize import Summarizer
 from bot.render.text import render_briefing
+from bot.services.alerts import AlertPlanner
 from bot.services.briefing import BriefingService
+from bot.services.delivery import DeliveryService, FloodCaps
 from bot.services.feeds import FeedService
+from bot.services.polling import Poller, PollPolicy
 from bot.services.schedules import ScheduleService
+from bot.services.scheduling import BriefingScheduler
 from bot.services.search import SearchService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
@@ -29,6 +35,7 @@ from bot.transports.console import ConsoleChannel
 
 __all__ = [
     "Services",
+    "build_scheduler",
     "build_summarizer",
     "configure_logging",
     "open_services",
@@ -59,6 +66,9 @@ class Services:
     subscriptions: SubscriptionService
     schedules: ScheduleService
     status: StatusService
+    poller: Poller
+    briefing_scheduler: BriefingScheduler
+    clock: Callable[[], datetime]
 
 
 def configure_logging(settings: Settings) -> None:
@@ -104,24 +114,24 @@ async def open_services(
     """Open the store and the HTTP client, wire the services, and close both afterwards."""
     store = await asyncio.to_thread(SqlStore.open, settings.effective_database_url)
     try:
+        alerts = AlertPlanner(story_sources=store.story_sources_since)
+        alerts.load(await asyncio.to_thread(store.active_subscriptions))
         async with Fetcher(fetch_limits(settings)) as fetcher:
             summaries = SummaryService(store, build_summarizer(settings), fetcher)
-            limits = settings.limits
+            refresher = Refresher(store, fetcher, clock, alerts)
+            limits, poll, briefing = settings.limits, settings.poll, settings.briefing
+            briefings = BriefingService(
+                store,
+                summaries,
+                clock,
+                default_hours=briefing.hours,
+                max_stories=briefing.max_stories,
+            )
             yield Services(
                 settings=settings,
                 store=store,
-                feeds=FeedService(
-                    store,
-                    Refresher(store, fetcher, clock),
-                    max_per_guild=limits.feeds_per_guild,
-                ),
-                briefings=BriefingService(
-                    store,
-                    summaries,
-                    clock,
-                    default_hours=settings.briefing.hours,
-                    max_stories=settings.briefing.max_stories,
-                ),
+                feeds=FeedService(store, refresher, max_per_guild=limits.feeds_per_guild),
+                briefings=briefings,
                 search=SearchService(store, summaries, clock),
                 summaries=summaries,
                 subscriptions=SubscriptionService(
@@ -129,9 +139,30 @@ async def open_services(
                     clock,
                     max_per_user=limits.subscriptions_per_user,
                     max_per_guild=limits.subscriptions_per_guild,
+                    alerts=alerts,
                 ),
                 schedules=ScheduleService(store, clock, max_per_guild=limits.schedules_per_guild),
                 status=StatusService(store, clock),
+                poller=Poller(
+                    store,
+                    refresher,
+                    clock,
+                    PollPolicy(
+                        interval_minutes=poll.interval_minutes,
+                        min_interval_minutes=poll.min_interval_minutes,
+                        max_interval_minutes=poll.max_interval_minutes,
+                        pause_after_hours=poll.pause_after_hours,
+                    ),
+                    batch_size=poll.batch_size,
+                ),
+                briefing_scheduler=BriefingScheduler(
+                    store,
+                    briefings,
+                    clock,
+                    grace=timedelta(minutes=briefing.grace_minutes),
+                    announce_empty=briefing.announce_empty,
+                ),
+                clock=clock,
             )
     finally:
         store.close()
@@ -161,13 +192,53 @@ async def run_console(
 
 
 async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> None:
-    """The Discord bot on the configured sources until the process is stopped."""
-    from bot.transports.discord import run_bot  # discord.py loads only when it is used
+    """The Discord bot until the process is stopped: polling, scheduled briefings and the
+    outbox run as three periodic APScheduler jobs beside it."""
+    from bot.transports.discord import DiscordSink, build_bot, run_bot
 
     async with open_services(settings) as services:
         await services.feeds.sync_config_sources(settings.sources)
-        first_refresh = asyncio.create_task(refresh_configured(services))
+        bot = build_bot(services, discord_settings)
+        delivery = DeliveryService(
+            services.store,
+            services.summaries,
+            DiscordSink(bot),
+            services.clock,
+            FloodCaps(
+                per_user_per_hour=settings.alerts.per_user_per_hour,
+                per_channel_per_hour=settings.alerts.per_channel_per_hour,
+            ),
+        )
+        released = await delivery.recover()
+        if released:
+            log.info("%d deliveries interrupted by the last stop will be sent again", released)
+        scheduler = build_scheduler(settings, services, delivery)
+        scheduler.start()
         try:
-            await run_bot(services, discord_settings)
+            await run_bot(bot, discord_settings)
         finally:
-            first_refresh.cancel()
+            scheduler.shutdown(wait=False)
+
+
+def build_scheduler(
+    settings: Settings, services: Services, delivery: DeliveryService
+) -> AsyncIOScheduler:
+    """One job per kind of work, never one per feed: polling claims due feeds from the
+    database, so it scales with the database, not with the scheduler."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    jobs = (
+        (services.poller.poll_due, settings.poll.check_seconds),
+        (services.briefing_scheduler.run_due, settings.briefing.check_seconds),
+        (delivery.deliver_due, settings.alerts.deliver_seconds),
+    )
+    for job, seconds in jobs:
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            misfire_grace_time=None,
+        )
+    return scheduler

@@ -20,6 +20,7 @@ from bot.core.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
+    "AlertSettings",
     "BriefingSettings",
     "DiscordSettings",
     "FetchSettings",
@@ -82,6 +83,9 @@ class BriefingSettings:
 
     hours: int = _setting(24, low=1, high=24 * 30)
     max_stories: int = _setting(10, low=1, high=50)
+    grace_minutes: int = _setting(60, low=0, high=24 * 60)
+    announce_empty: bool = True
+    check_seconds: float = _setting(20.0, low=0.05, high=3600)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,18 @@ class PollSettings:
     interval_minutes: int = _setting(10, low=1, high=1440)
     min_interval_minutes: int = _setting(5, low=1, high=1440)
     max_interval_minutes: int = _setting(1440, low=1, high=10080)
+    check_seconds: float = _setting(15.0, low=0.05, high=3600)
+    batch_size: int = _setting(500, low=1, high=100000)
+    pause_after_hours: float = _setting(72.0, low=0.001, high=24 * 365)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Topic alerts and channel posts: how many may reach one place per hour."""
+
+    per_user_per_hour: int = _setting(10, low=1, high=1000)
+    per_channel_per_hour: int = _setting(20, low=1, high=1000)
+    deliver_seconds: float = _setting(2.0, low=0.05, high=600)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +142,7 @@ class Settings:
     briefing: BriefingSettings = field(default_factory=BriefingSettings)
     poll: PollSettings = field(default_factory=PollSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     sources: tuple[SourceSettings, ...] = ()
     dev_guild_id: int = _setting(0, low=0)
     """Sync slash commands to this guild only (development); 0 syncs them globally."""
@@ -143,6 +160,7 @@ _SECTIONS: dict[str, type] = {
     "briefing": BriefingSettings,
     "poll": PollSettings,
     "limits": LimitSettings,
+    "alerts": AlertSettings,
 }
 _TOP_LEVEL = ("data_dir", "database_url", "log_level", "dev_guild_id")
 _EMBEDDED_SOURCES = ({"name": "seeds", "path": "seeds"},)

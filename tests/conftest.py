@@ -58,6 +58,7 @@ def write_config(
     allow: Sequence[str] = (),
     extra: str = "",
     full_text: Sequence[str] = (),
+    deadline: float = 10.0,
 ) -> Workspace:
     """A config file in ``root`` with these sources and allowed networks."""
     lines = [
@@ -65,7 +66,7 @@ def write_config(
         'log_level = "WARNING"',
         "[fetch]",
         f"allow_networks = {list(allow)!r}".replace("'", '"'),
-        "deadline = 10.0",
+        f"deadline = {deadline}",
         extra,
     ]
     for url in urls:

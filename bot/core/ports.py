@@ -154,6 +154,10 @@ class Store(Protocol):
         """A guild's subscriptions, or one member's."""
         ...
 
+    def active_subscriptions(self) -> list[Subscription]:
+        """Every active subscription."""
+        ...
+
     def remove_subscription(self, guild_id: int, user_id: int, subscription_id: int) -> bool:
         """Delete a member's own subscription; False when there was none."""
         ...
@@ -251,6 +255,14 @@ class Store(Protocol):
 
     def story_articles(self, story_id: str) -> list[Article]:
         """The articles of one story, oldest first."""
+        ...
+
+    def story_sources_since(self, story_id: str, since: datetime) -> set[str]:
+        """Distinct sources that covered a story since ``since``."""
+        ...
+
+    def get_subscription(self, subscription_id: int) -> Subscription | None:
+        """One subscription by id."""
         ...
 
     def briefed_story_ids(self, channel_id: int, story_ids: Sequence[str]) -> set[str]:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.core.models import Article, Briefing, Story, SummarySentence
+from bot.core.models import Article, Briefing
 from bot.core.ports import Store
+from bot.services.stories import StoryBuilder, group_into_stories
 from bot.services.summaries import SummaryService
 from bot.services.validation import check_hours, check_query
 
-__all__ = ["BriefingService", "group_into_stories"]
+__all__ = ["BriefingService"]
 
 _CANDIDATES_PER_STORY = 5
 
@@ -29,7 +30,7 @@ class BriefingService:
         max_stories: int = 10,
     ) -> None:
         self._store = store
-        self._summaries = summaries
+        self._stories = StoryBuilder(summaries)
         self._clock = clock
         self._default_hours = default_hours
         self._max_stories = max_stories
@@ -42,21 +43,29 @@ class BriefingService:
         """
         hours = check_hours(hours if hours is not None else self._default_hours)
         topic = check_query(topic) if topic else None
-        return await asyncio.to_thread(self._compose, topic, hours)
+        return await asyncio.to_thread(self._compose, topic, hours, None)
 
-    def _compose(self, topic: str | None, hours: int) -> Briefing:
+    def unbriefed(self, channel_id: int, topic: str | None, hours: int | None = None) -> Briefing:
+        """A scheduled briefing: only stories this channel was not briefed on yet, no fallback
+        (sync; the scheduler runs it off the event loop)."""
+        hours = check_hours(hours if hours is not None else self._default_hours)
+        return self._compose(topic, hours, channel_id)
+
+    def _compose(self, topic: str | None, hours: int, channel_id: int | None) -> Briefing:
         now = self._clock()
         since = now - timedelta(hours=hours)
         limit = self._max_stories * _CANDIDATES_PER_STORY
         articles = self._candidates(topic, since, now, limit)
-        fallback = not articles
+        fallback = not articles and channel_id is None
         if fallback:
             articles = self._candidates(topic, None, now, limit)
-        stories = group_into_stories(articles)[: self._max_stories]
-        summarised = self._summaries.with_summaries([a for s in stories for a in s.articles])
-        by_id = {a.id: a for a in summarised}
+        stories = group_into_stories(articles)
+        if channel_id is not None and stories:
+            seen = self._store.briefed_story_ids(channel_id, [story.id for story in stories])
+            stories = [story for story in stories if story.id not in seen]
+        stories = stories[: self._max_stories]
         return Briefing(
-            stories=tuple(_with_summary(story, by_id) for story in stories),
+            stories=tuple(self._stories.with_summaries(stories)),
             hours=hours,
             topic=topic,
             generated_at=now,
@@ -71,42 +80,3 @@ class BriefingService:
         if since is None:
             return self._store.latest_articles(limit)
         return self._store.articles_between(since, now, limit=limit)
-
-
-def group_into_stories(articles: Sequence[Article]) -> list[Story]:
-    """Articles grouped by story, most sources first, then newest first."""
-    groups: dict[str, list[Article]] = {}
-    for article in articles:
-        groups.setdefault(article.story_id, []).append(article)
-    stories = []
-    for story_id, members in groups.items():
-        members.sort(key=lambda a: (a.published_at, a.id))
-        lead = members[0]
-        stories.append(
-            Story(
-                id=story_id,
-                title=lead.title,
-                url=lead.url,
-                published_at=max(a.published_at for a in members),
-                articles=tuple(members),
-            )
-        )
-    stories.sort(key=lambda s: (len(s.sources), s.published_at), reverse=True)
-    return stories
-
-
-def _with_summary(story: Story, articles: dict[str, Article]) -> Story:
-    lead = articles[story.articles[0].id]
-    members = tuple(articles[a.id] for a in story.articles)
-    return Story(
-        id=story.id,
-        title=story.title,
-        url=story.url,
-        published_at=story.published_at,
-        articles=members,
-        summary=tuple(
-            SummarySentence(text=sentence, article_id=lead.id, source_name=lead.source_name)
-            for sentence in lead.summary or ()
-        ),
-        sentence_count=lead.sentence_count or 0,
-    )

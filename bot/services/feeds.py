@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -142,6 +143,14 @@ class FeedService:
         if feed is None or (feed.guild_id or 0) != guild_id:
             raise ValidationError(f"this server has no feed #{feed_id}")
         await asyncio.to_thread(self._store.remove_feed, feed_id)
+        return feed
+
+    async def resume_guild_feed(self, guild_id: int, feed_id: int, at: datetime) -> Feed:
+        """Unpause one of the guild's feeds; it is polled again at once."""
+        feed = await asyncio.to_thread(self._store.get_feed, feed_id)
+        if feed is None or (feed.guild_id or 0) != guild_id:
+            raise ValidationError(f"this server has no feed #{feed_id}")
+        await asyncio.to_thread(self._store.resume_feed, feed_id, at)
         return feed
 
     async def guild_feeds(self, guild_id: int) -> list[Feed]:

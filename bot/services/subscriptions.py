@@ -10,6 +10,7 @@ from bot.core.errors import ValidationError
 from bot.core.models import Subscription
 from bot.core.ports import Store
 from bot.pipeline.query import normalise_query, parse_query
+from bot.services.alerts import AlertPlanner
 
 __all__ = ["DELIVERIES", "SubscriptionService"]
 
@@ -26,9 +27,11 @@ class SubscriptionService:
         *,
         max_per_user: int = 25,
         max_per_guild: int = 1000,
+        alerts: AlertPlanner | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._alerts = alerts
         self._max_per_user = max_per_user
         self._max_per_guild = max_per_guild
 
@@ -60,7 +63,10 @@ class SubscriptionService:
                 self._clock(),
             )
 
-        return await asyncio.to_thread(add)
+        subscription = await asyncio.to_thread(add)
+        if self._alerts is not None:
+            self._alerts.add(subscription)
+        return subscription
 
     async def list(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in this guild."""
@@ -73,3 +79,5 @@ class SubscriptionService:
         )
         if not removed:
             raise ValidationError(f"you have no subscription #{subscription_id} on this server")
+        if self._alerts is not None:
+            self._alerts.remove(subscription_id)

@@ -426,6 +426,21 @@ class SqlStore:
         with self._engine.connect() as connection:
             return [_article(row._mapping) for row in connection.execute(query)]
 
+    def story_sources_since(self, story_id: str, since: datetime) -> set[str]:
+        """Distinct sources that covered a story since ``since`` (first seen)."""
+        query = select(articles.c.source_name).where(
+            articles.c.story_id == story_id, articles.c.first_seen_at >= since
+        )
+        with self._engine.connect() as connection:
+            return set(connection.execute(query).scalars())
+
+    def get_subscription(self, subscription_id: int) -> Subscription | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(subscriptions).where(subscriptions.c.id == subscription_id)
+            ).first()
+        return _subscription(row._mapping) if row else None
+
     # Scheduled briefings
 
     def briefed_story_ids(self, channel_id: int, story_ids: Sequence[str]) -> set[str]:
@@ -584,6 +599,12 @@ class SqlStore:
         with self._engine.connect() as connection:
             rows = connection.execute(query.order_by(subscriptions.c.id))
             return [_subscription(row._mapping) for row in rows]
+
+    def active_subscriptions(self) -> list[Subscription]:
+        """Every active subscription, for the alert index."""
+        query = select(subscriptions).where(subscriptions.c.active).order_by(subscriptions.c.id)
+        with self._engine.connect() as connection:
+            return [_subscription(row._mapping) for row in connection.execute(query)]
 
     def remove_subscription(self, guild_id: int, user_id: int, subscription_id: int) -> bool:
         with self._engine.begin() as connection:

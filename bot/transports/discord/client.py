@@ -21,7 +21,7 @@ from bot.transports.discord.messages import NO_MENTIONS
 if TYPE_CHECKING:
     from bot.app import Services
 
-__all__ = ["DiscordSettings", "NewsBot", "run_bot"]
+__all__ = ["NewsBot", "build_bot", "point_discord_at", "run_bot"]
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +89,18 @@ def point_discord_at(settings: DiscordSettings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
-async def run_bot(services: Services, settings: DiscordSettings) -> None:
-    """Connect and serve until the process is stopped; a rejected token is a ConfigError."""
+def build_bot(services: Services, settings: DiscordSettings) -> NewsBot:
+    """The bot, aimed at the configured Discord endpoints."""
     point_discord_at(settings)
-    bot = NewsBot(
+    return NewsBot(
         services,
         sync_state=services.settings.data_dir / "command-sync.json",
         dev_guild_id=services.settings.dev_guild_id,
     )
+
+
+async def run_bot(bot: NewsBot, settings: DiscordSettings) -> None:
+    """Connect and serve until the process is stopped; a rejected token is a ConfigError."""
     async with bot:
         try:
             await bot.start(settings.token)

@@ -96,7 +96,23 @@ class AdminCog(commands.Cog):
             ephemeral=True,
         )
 
+    @feeds.command(name="resume")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(feed="The paused feed to poll again")
+    async def feeds_resume(self, interaction: discord.Interaction, feed: int) -> None:
+        """Poll a paused feed again."""
+        assert interaction.guild_id is not None
+        resumed = await self._services.feeds.resume_guild_feed(
+            interaction.guild_id, feed, discord.utils.utcnow()
+        )
+        await reply(
+            interaction,
+            f"Resumed feed #{resumed.id} {safe_title(resumed.name, 200)}; it is polled now.",
+            ephemeral=True,
+        )
+
     @feeds_remove.autocomplete("feed")
+    @feeds_resume.autocomplete("feed")
     async def _feed_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[int]]:

@@ -1,0 +1,153 @@
+"""Polling by due time: one periodic job claims the feeds that are due and refreshes them.
+
+No job per feed: the due time lives in the database, so the scheduler's work is the same for
+ten feeds or a hundred thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.core.models import Feed, FeedRefresh, NewDelivery
+from bot.core.ports import Store
+from bot.pipeline.refresh import Refresher
+
+__all__ = ["NextPoll", "PollPolicy", "Poller", "plan_next_poll"]
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(days=1)
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """The ``[poll]`` settings the poller needs."""
+
+    interval_minutes: int = 10
+    min_interval_minutes: int = 5
+    max_interval_minutes: int = 1440
+    pause_after_hours: float = 72.0
+
+
+@dataclass(frozen=True, slots=True)
+class NextPoll:
+    """When to poll a feed next, or why it is paused."""
+
+    at: datetime
+    pause_reason: str | None = None
+
+
+def plan_next_poll(feed: Feed, refresh: FeedRefresh, now: datetime, policy: PollPolicy) -> NextPoll:
+    """The feed's next poll after ``refresh``.
+
+    Success: its interval (per-feed or default, clamped), stretched by RSS ``<ttl>`` and
+    ``Cache-Control: max-age`` up to the maximum. Failure: exponential backoff capped at a
+    day, never sooner than ``Retry-After``; HTTP 410 pauses at once, and so does failing for
+    longer than ``pause_after_hours``.
+    """
+    low, high = policy.min_interval_minutes, policy.max_interval_minutes
+    interval = timedelta(
+        minutes=min(max(feed.interval_minutes or policy.interval_minutes, low), high)
+    )
+    hints = refresh.hints
+    if refresh.status != "error":
+        wait = interval
+        ttl = hints.ttl_minutes or feed.ttl_minutes
+        if ttl:
+            wait = max(wait, timedelta(minutes=ttl))
+        if hints.max_age:
+            wait = max(wait, timedelta(seconds=hints.max_age))
+        return NextPoll(at=now + min(wait, timedelta(minutes=high)))
+    if hints.http_status == 410:
+        return NextPoll(at=now, pause_reason="the feed is gone (HTTP 410): its server removed it")
+    failing_since = feed.failing_since or now
+    if now - failing_since >= timedelta(hours=policy.pause_after_hours):
+        hours = (now - failing_since).total_seconds() / 3600
+        return NextPoll(
+            at=now,
+            pause_reason=f"it has failed for {hours:.0f} hours; last error: {refresh.error}",
+        )
+    failures = feed.failure_count + 1
+    wait = min(interval * (2 ** min(failures, 16)), MAX_BACKOFF)
+    if hints.retry_after:
+        wait = max(wait, timedelta(seconds=hints.retry_after))
+    return NextPoll(at=now + wait)
+
+
+class Poller:
+    """Claims due feeds and refreshes them; one feed's fault never delays another's poll."""
+
+    def __init__(
+        self,
+        store: Store,
+        refresher: Refresher,
+        clock: Callable[[], datetime],
+        policy: PollPolicy,
+        *,
+        batch_size: int = 500,
+    ) -> None:
+        self._store = store
+        self._refresher = refresher
+        self._clock = clock
+        self._policy = policy
+        self._batch_size = batch_size
+
+    async def poll_due(self) -> list[FeedRefresh]:
+        """Refresh every feed that is due (in batches), and schedule each one's next poll."""
+        results: list[FeedRefresh] = []
+        while True:
+            now = self._clock()
+            feeds = await asyncio.to_thread(
+                self._store.claim_due_feeds, now, self._batch_size, now + CLAIM_LEASE
+            )
+            if not feeds:
+                return results
+            results += await asyncio.gather(*(self._poll(feed) for feed in feeds))
+            if len(feeds) < self._batch_size:
+                return results
+
+    async def _poll(self, feed: Feed) -> FeedRefresh:
+        try:
+            refresh = await self._refresher.refresh_feed(feed)
+        except Exception as error:  # a bug in one feed's path must not stop the others
+            log.exception("refreshing feed %s crashed", feed.url)
+            refresh = FeedRefresh(feed=feed, status="error", error=f"internal error: {error}")
+        now = self._clock()
+        current = await asyncio.to_thread(self._store.get_feed, feed.id) or feed
+        plan = plan_next_poll(current, refresh, now, self._policy)
+        await asyncio.to_thread(
+            self._store.schedule_next_poll,
+            feed.id,
+            plan.at,
+            ttl_minutes=refresh.hints.ttl_minutes,
+            pause_reason=plan.pause_reason,
+        )
+        if plan.pause_reason:
+            await asyncio.to_thread(self._announce_pause, current, plan.pause_reason, now)
+        return refresh
+
+    def _announce_pause(self, feed: Feed, reason: str, now: datetime) -> None:
+        """Tell the feed's guild once, in its channel, that it was paused and how to resume."""
+        log.warning("paused feed %s: %s", feed.url, reason)
+        if feed.guild_id is None or feed.channel_id is None:
+            return
+        text = (
+            f"Paused the feed **{feed.name}** ({feed.url}): {reason}. "
+            f"A server admin can resume it with `/feeds resume feed:{feed.id}`."
+        )
+        notice = NewDelivery(
+            dedupe_key=f"notice:paused:{feed.id}:{now.isoformat()}",
+            kind="notice",
+            guild_id=feed.guild_id,
+            recipient_type="channel",
+            recipient_id=feed.channel_id,
+            feed_id=feed.id,
+            payload=json.dumps({"pages": [{"content": text, "embeds": []}]}),
+        )
+        self._store.enqueue([notice], now)

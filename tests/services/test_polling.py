@@ -1,0 +1,187 @@
+"""Polling by due time: intervals, server hints, backoff, pausing, and one fault per feed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import Services, open_services
+from bot.config import load_settings
+from bot.core.models import Feed, FeedRefresh, PollHints
+from bot.services.polling import PollPolicy, plan_next_poll
+from tests.conftest import write_config
+from tests.support.clock import FakeClock
+from tests.support.feed_server import FeedServer
+from tests.support.hostile_server import HostileServer
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+POLICY = PollPolicy(
+    interval_minutes=10, min_interval_minutes=5, max_interval_minutes=1440, pause_after_hours=48
+)
+FEED = Feed(id=1, url="https://news.example/rss", name="News")
+
+
+def ok(**hints: int) -> FeedRefresh:
+    return FeedRefresh(feed=FEED, status="seen", hints=PollHints(**hints))
+
+
+def failed(status: int | None = 500, retry_after: float | None = None) -> FeedRefresh:
+    return FeedRefresh(
+        feed=FEED,
+        status="error",
+        error=f"HTTP {status}",
+        hints=PollHints(http_status=status, retry_after=retry_after),
+    )
+
+
+@pytest.mark.parametrize(
+    ("feed", "refresh", "wait"),
+    [
+        (FEED, ok(), timedelta(minutes=10)),
+        (replace(FEED, interval_minutes=1), ok(), timedelta(minutes=5)),  # clamped up
+        (replace(FEED, interval_minutes=5000), ok(), timedelta(minutes=1440)),  # clamped down
+        (FEED, ok(ttl_minutes=60), timedelta(minutes=60)),
+        (FEED, ok(ttl_minutes=1), timedelta(minutes=10)),  # ttl never shortens
+        (FEED, ok(max_age=1800), timedelta(minutes=30)),
+        (FEED, ok(max_age=10**8), timedelta(minutes=1440)),
+        (replace(FEED, ttl_minutes=90), ok(), timedelta(minutes=90)),  # remembered ttl on a 304
+    ],
+)
+def test_success_interval(feed: Feed, refresh: FeedRefresh, wait: timedelta) -> None:
+    plan = plan_next_poll(feed, refresh, NOW, POLICY)
+    assert plan.pause_reason is None
+    assert plan.at - NOW == wait
+
+
+def test_failures_back_off_exponentially_up_to_a_day() -> None:
+    waits = []
+    for failures in range(12):
+        feed = replace(FEED, failure_count=failures, failing_since=NOW - timedelta(hours=1))
+        waits.append(plan_next_poll(feed, failed(), NOW, POLICY).at - NOW)
+    assert waits[:4] == [timedelta(minutes=m) for m in (20, 40, 80, 160)]
+    assert waits[-1] == timedelta(days=1)
+    assert waits == sorted(waits)
+
+
+def test_retry_after_is_honoured_but_never_shortens_backoff() -> None:
+    plan = plan_next_poll(FEED, failed(429, retry_after=7200), NOW, POLICY)
+    assert plan.at - NOW == timedelta(hours=2)
+    plan = plan_next_poll(FEED, failed(503, retry_after=1), NOW, POLICY)
+    assert plan.at - NOW == timedelta(minutes=20)
+
+
+def test_gone_pauses_at_once_and_long_failure_pauses() -> None:
+    assert "410" in (plan_next_poll(FEED, failed(410), NOW, POLICY).pause_reason or "")
+    young = replace(FEED, failure_count=3, failing_since=NOW - timedelta(hours=47))
+    assert plan_next_poll(young, failed(), NOW, POLICY).pause_reason is None
+    old = replace(FEED, failure_count=30, failing_since=NOW - timedelta(hours=49))
+    reason = plan_next_poll(old, failed(), NOW, POLICY).pause_reason
+    assert reason is not None
+    assert "failed for 49 hours" in reason
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def services(
+    tmp_path: Path, feed_server: FeedServer, clock: FakeClock
+) -> AsyncIterator[Services]:
+    workspace = write_config(
+        tmp_path, allow=[feed_server.allow_entry], extra="[poll]\npause_after_hours = 1"
+    )
+    async with open_services(load_settings(workspace.env), clock=clock) as opened:
+        yield opened
+
+
+async def test_only_due_feeds_are_polled(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    feed_server.add_fixture("/a.xml", "feeds/rss2.xml", headers={"Cache-Control": "max-age=1800"})
+    feed_server.add_fixture("/b.xml", "feeds/rss1.xml")
+    await services.feeds.add_guild_feed(1, feed_server.url("/a.xml"))
+    await services.feeds.add_guild_feed(1, feed_server.url("/b.xml"), interval_minutes=5)
+    first = await services.poller.poll_due()  # never polled by the scheduler yet: both due
+    assert sorted(r.feed.url for r in first) == sorted(
+        [feed_server.url("/a.xml"), feed_server.url("/b.xml")]
+    )
+    assert await services.poller.poll_due() == []  # nothing due a moment later
+    clock.advance(minutes=6)
+    due = await services.poller.poll_due()
+    assert [(r.feed.url, r.status) for r in due] == [(feed_server.url("/b.xml"), "not modified")]
+    clock.advance(minutes=25)
+    assert [r.feed.url for r in await services.poller.poll_due()] == [
+        feed_server.url("/a.xml"),
+        feed_server.url("/b.xml"),
+    ]
+
+
+async def test_a_failing_feed_backs_off_then_pauses_with_one_notice(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    feed_server.add_fixture("/flaky.xml", "feeds/rss2.xml")
+    added = await services.feeds.add_guild_feed(7, feed_server.url("/flaky.xml"), channel_id=70)
+    feed_server.add("/flaky.xml", "oops", "text/plain", status=500)
+    clock.advance(minutes=11)
+    [failure] = await services.poller.poll_due()
+    assert failure.status == "error"
+    feed = services.store.get_feed(added.feed.id)
+    assert feed is not None
+    assert feed.next_poll_at == clock.now + timedelta(minutes=20)
+    clock.advance(hours=2)  # past pause_after_hours = 1
+    [failure] = await services.poller.poll_due()
+    paused = services.store.get_feed(added.feed.id)
+    assert paused is not None
+    assert paused.paused
+    assert "failed for 2 hours" in (paused.paused_reason or "")
+    clock.advance(days=3)
+    assert await services.poller.poll_due() == []  # paused feeds are not polled
+    assert services.store.delivery_statuses() == {"pending": 1}  # told once, in its channel
+    await services.feeds.resume_guild_feed(7, added.feed.id, clock.now)
+    feed_server.add_fixture("/flaky.xml", "feeds/rss2.xml")
+    [back] = await services.poller.poll_due()
+    assert back.status in ("seen", "not modified")
+
+
+async def test_gone_feed_is_paused_at_once(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    feed_server.add_fixture("/old.xml", "feeds/rss2.xml")
+    added = await services.feeds.add_guild_feed(7, feed_server.url("/old.xml"))
+    feed_server.add("/old.xml", "gone", "text/plain", status=410)
+    clock.advance(minutes=11)
+    await services.poller.poll_due()
+    feed = services.store.get_feed(added.feed.id)
+    assert feed is not None
+    assert feed.paused
+    assert "410" in (feed.paused_reason or "")
+
+
+async def test_one_slow_feed_does_not_delay_the_others(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add_fixture("/fast.xml", "feeds/rss2.xml")
+    async with HostileServer() as hostile:
+        workspace = write_config(
+            tmp_path, allow=[feed_server.allow_entry, hostile.endpoint], deadline=3.0
+        )
+        async with open_services(load_settings(workspace.env)) as services:
+            services.store.add_feed(hostile.url("/drip?interval=0.2"), None, guild_id=1)
+            services.store.add_feed(feed_server.url("/fast.xml"), None, guild_id=1)
+            polling = asyncio.create_task(services.poller.poll_due())
+            for _ in range(100):
+                if services.store.stats().articles:
+                    break
+                await asyncio.sleep(0.05)
+            assert services.store.stats().articles == 2  # the fast feed is already stored
+            assert not polling.done()  # while the slow one is still dripping
+            slow, fast = await polling
+    assert (fast.status, slow.status) == ("new", "error")
+    assert "deadline" in (slow.error or "") or "took too long" in (slow.error or "")
