@@ -493,12 +493,8 @@ class RestApi:
         return _Reply(body=[])
 
     # ---------------------------------------------------------------------- interactions
-    def _interaction(self, interaction_id: str | None, token: str) -> RecordedInteraction:
-        record = None
-        if interaction_id is not None:
-            record = self.emu.interactions_by_id.get(_snowflake(interaction_id))
-        else:
-            record = self.emu.interactions_by_token.get(token)
+    def _interaction(self, interaction_id: str, token: str) -> RecordedInteraction:
+        record = self.emu.interactions_by_id.get(_snowflake(interaction_id))
         if record is None or record.token != token:
             raise DiscordError(10062)
         return record
@@ -572,10 +568,18 @@ class RestApi:
         record = self._webhook_interaction(call)
         body = call.body or {}
         validate_message(body, has_files=bool(call.uploads))
-        message = await self._create(
-            record.channel_id, body, call.uploads, source="followup", interaction=record
-        )
-        record.followup_ids.append(message.id)
+        original = record.original
+        if original is not None and original.loading and original.interaction_id == record.id:
+            # As on Discord, the first followup after a "thinking" defer fills in the
+            # deferred response; its visibility was decided by the defer.
+            filled = {k: v for k, v in body.items() if k != "flags"}
+            await self._edit(original, filled, call.uploads)
+            message = original
+        else:
+            message = await self._create(
+                record.channel_id, body, call.uploads, source="followup", interaction=record
+            )
+            record.followup_ids.append(message.id)
         if call.query.get("wait") not in ("1", "true", "True"):
             return _Reply(204)
         return _Reply(body=self.world.message_payload(message))

@@ -48,6 +48,7 @@ from .state import (
     User,
     World,
 )
+from .validation import ERROR_MESSAGES
 from .waiting import Notifier
 
 __all__ = ["Emulator"]
@@ -721,7 +722,8 @@ class Emulator:
         )
 
     async def user_message(self, channel_id: int, user_id: int, content: str) -> RecordedMessage:
-        """A user posts a message (MESSAGE_CREATE is sent if the bot's intents ask for it)."""
+        """A user posts a message (MESSAGE_CREATE is sent if the bot's intents ask for it;
+        without MESSAGE_CONTENT the bot gets an empty content unless it is mentioned)."""
         world = self.world
         channel = world.channels[channel_id]
         message = RecordedMessage(
@@ -735,6 +737,11 @@ class Emulator:
         world.messages[message.id] = message
         channel.last_message_id = message.id
         data = world.message_payload(message)
+        session = self.gateway.session
+        mentioned = f"<@{world.bot_user.id}>" in content
+        blind = session is not None and not session.wants(Intent.MESSAGE_CONTENT)
+        if channel.guild_id is not None and not mentioned and blind:
+            data.update(content="", embeds=[], attachments=[], components=[])
         if channel.guild_id is not None:
             member = world.guild(channel.guild_id).members[user_id]
             data["member"] = {k: v for k, v in world.member_payload(member).items() if k != "user"}
@@ -914,8 +921,6 @@ class Emulator:
         ``X-RateLimit-*``); a Discord error ``code`` (50013, 10003, 50007...) picks its
         status and message unless given. ``after_processing`` applies the request first.
         """
-        from .validation import ERROR_MESSAGES
-
         if status is None:
             if code is None:
                 raise ValueError("give status or code")

@@ -49,6 +49,16 @@ class VoteView(discord.ui.View):
         self.stop()
 
 
+class TopicSelect(discord.ui.View):
+    """A select menu of topics."""
+
+    @discord.ui.select(
+        custom_id="topics", options=[discord.SelectOption(label=t, value=t) for t in TOPICS]
+    )
+    async def pick(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
+        await interaction.response.send_message(f"following {', '.join(select.values)}")
+
+
 class SampleBot(commands.Bot):
     """A bot with the kinds of commands newsbot has."""
 
@@ -58,6 +68,7 @@ class SampleBot(commands.Bot):
         )
         self.guild_id = guild_id
         self.resumed = asyncio.Event()
+        self.seen: list[str] = []
         self._add_commands()
 
     async def setup_hook(self) -> None:
@@ -66,6 +77,9 @@ class SampleBot(commands.Bot):
 
     async def on_resumed(self) -> None:
         self.resumed.set()
+
+    async def on_message(self, message: discord.Message) -> None:
+        self.seen.append(f"{message.author.name}: {message.content}")
 
     def _add_commands(self) -> None:
         tree = self.tree
@@ -84,6 +98,18 @@ class SampleBot(commands.Bot):
             await interaction.response.defer(thinking=True)
             await interaction.edit_original_response(content="step 1 done")
             await interaction.followup.send("all done", ephemeral=True)
+
+        @tree.command()
+        async def thinker(interaction: discord.Interaction) -> None:
+            """Defer publicly, then answer with a followup asking to be ephemeral."""
+            await interaction.response.defer(thinking=True)
+            await interaction.followup.send("thought about it", ephemeral=True)
+            await interaction.followup.send("one more thing")
+
+        @tree.command()
+        async def topics(interaction: discord.Interaction) -> None:
+            """Offer a topic menu."""
+            await interaction.response.send_message("Pick topics", view=TopicSelect())
 
         @tree.command()
         async def early(interaction: discord.Interaction) -> None:
@@ -202,6 +228,13 @@ async def test_guild_added_while_connected_reaches_the_bot(bot: SampleBot, emu: 
     assert [c.name for c in seen.text_channels] == ["news"]
 
 
+async def test_removing_the_bot_from_a_guild(bot: SampleBot, emu: Emulator) -> None:
+    guild_id = emu.guild().id
+    emu.remove_guild(guild_id)
+    await emu.wait_for(lambda: bot.get_guild(guild_id) is None, what="GUILD_DELETE in the bot")
+    assert bot.guilds == []
+
+
 @pytest.mark.parametrize("code", [4000, None], ids=["close-4000", "abrupt"])
 async def test_gateway_drop_resumes_and_replays_missed_events(
     bot: SampleBot, emu: Emulator, code: int | None
@@ -251,7 +284,16 @@ async def test_token_rejected_on_identify_closes_with_4004(emu: Emulator) -> Non
 # ------------------------------------------------------------------ commands and replies
 async def test_command_sync_is_recorded(bot: SampleBot, emu: Emulator) -> None:
     sync = await emu.wait_for_command_sync(None)
-    assert sorted(sync.names) == ["early", "echo", "feeds", "search", "slow", "vote"]
+    assert sorted(sync.names) == [
+        "early",
+        "echo",
+        "feeds",
+        "search",
+        "slow",
+        "thinker",
+        "topics",
+        "vote",
+    ]
     guild_sync = await emu.wait_for_command_sync(emu.guild().id)
     assert guild_sync.names == ["ping"]
     echo = emu.commands()["echo"]
@@ -290,6 +332,24 @@ async def test_deferred_reply_then_edit_and_followup(bot: SampleBot, emu: Emulat
     original = await interaction.wait_original()
     assert original.content == "step 1 done"
     assert [m.content for m in interaction.messages] == ["step 1 done", "all done"]
+
+
+async def test_first_followup_after_a_defer_fills_the_deferred_response(
+    bot: SampleBot, emu: Emulator
+) -> None:
+    interaction = await emu.invoke("thinker")
+    original, extra = await interaction.wait_messages(2)
+    assert (original.content, original.ephemeral) == ("thought about it", False)
+    assert original.id == interaction.original_message_id
+    assert (extra.content, extra.source) == ("one more thing", "followup")
+
+
+async def test_rate_limited_interaction_response_is_retried(bot: SampleBot, emu: Emulator) -> None:
+    fault = emu.fail("POST", "/interactions/*/*/callback", status=429, retry_after=0.05)
+    interaction = await emu.invoke("echo", {"text": "patience"})
+    assert (await interaction.wait_original()).content == "patience"
+    assert fault.hits == 1
+    assert len(interaction.callbacks) == 1
 
 
 async def test_followup_before_ack_is_refused(bot: SampleBot, emu: Emulator) -> None:
@@ -341,6 +401,18 @@ async def test_button_click_by_the_caller_and_by_someone_else(
     assert message.history[0]["content"] == "Vote now"
     with pytest.raises(ValueError, match="disabled"):
         await emu.click(message, "vote:approve")
+
+
+async def test_select_menu(bot: SampleBot, emu: Emulator) -> None:
+    menu = await (await emu.invoke("topics")).wait_original()
+    choice = await emu.select(menu, "topics", ["ai", "climate"])
+    assert (await choice.wait_original()).content == "following ai, climate"
+
+
+async def test_user_message_reaches_the_bot(bot: SampleBot, emu: Emulator) -> None:
+    await emu.user_message(_channel(emu, "general"), _member(emu, "alice"), "hello bot")
+    await emu.wait_for(lambda: bot.seen or None, what="on_message in the bot")
+    assert bot.seen == ["alice: "]  # no MESSAGE_CONTENT intent: Discord blanks the content
 
 
 async def test_autocomplete_choices_are_captured(bot: SampleBot, emu: Emulator) -> None:
