@@ -232,7 +232,7 @@ async def test_removing_the_bot_from_a_guild(bot: SampleBot, emu: Emulator) -> N
     guild_id = emu.guild().id
     emu.remove_guild(guild_id)
     await emu.wait_for(lambda: bot.get_guild(guild_id) is None, what="GUILD_DELETE in the bot")
-    assert bot.guilds == []
+    assert list(bot.guilds) == []
 
 
 @pytest.mark.parametrize("code", [4000, None], ids=["close-4000", "abrupt"])
