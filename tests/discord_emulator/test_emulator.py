@@ -62,9 +62,11 @@ class TopicSelect(discord.ui.View):
 class SampleBot(commands.Bot):
     """A bot with the kinds of commands newsbot has."""
 
-    def __init__(self, guild_id: int) -> None:
+    def __init__(self, guild_id: int, intents: discord.Intents | None = None) -> None:
         super().__init__(
-            command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05
+            command_prefix="!",
+            intents=intents or discord.Intents.default(),
+            guild_ready_timeout=0.05,
         )
         self.guild_id = guild_id
         self.resumed = asyncio.Event()
@@ -248,6 +250,12 @@ async def test_gateway_drop_resumes_and_replays_missed_events(
     assert emu.identify_count == 1
 
 
+async def test_reconnect_request_is_answered_with_a_resume(bot: SampleBot, emu: Emulator) -> None:
+    await emu.send_reconnect()
+    await emu.wait_for_resume()
+    assert (emu.identify_count, len(emu.gateway.connections)) == (1, 2)
+
+
 @pytest.mark.slow  # discord.py waits 5 s before identifying again
 async def test_invalid_session_makes_the_bot_identify_again(bot: SampleBot, emu: Emulator) -> None:
     await emu.invalidate_session()
@@ -277,6 +285,20 @@ async def test_token_rejected_on_identify_closes_with_4004(emu: Emulator) -> Non
         with pytest.raises(discord.ConnectionClosed) as caught:
             await asyncio.wait_for(client.connect(reconnect=True), 10)
         assert caught.value.code == 4004
+    finally:
+        await client.close()
+
+
+@pytest.mark.usefixtures("_discord_at_emulator")
+async def test_disallowed_privileged_intent_closes_with_4014(emu: Emulator) -> None:
+    emu.allowed_intents = 0
+    intents = discord.Intents.default()
+    intents.members = True
+    client = SampleBot(emu.guild().id, intents)
+    try:
+        await client.login(TOKEN)
+        with pytest.raises(discord.PrivilegedIntentsRequired):
+            await asyncio.wait_for(client.connect(), 10)
     finally:
         await client.close()
 
@@ -316,6 +338,14 @@ async def test_invoke_records_reply_and_allowed_mentions(bot: SampleBot, emu: Em
 
     private = await emu.invoke("echo", {"text": "psst", "private": True}, user_id=alice)
     assert (await private.wait_original()).ephemeral
+
+
+async def test_command_in_direct_messages(bot: SampleBot, emu: Emulator) -> None:
+    alice = _member(emu, "alice")
+    interaction = await emu.invoke("echo", {"text": "in private"}, dm=True, user_id=alice)
+    message = await interaction.wait_original()
+    assert message.content == "in private"
+    assert emu.dm_messages(alice) == [message]
 
 
 async def test_guild_command_is_found_by_discord_py(bot: SampleBot, emu: Emulator) -> None:
