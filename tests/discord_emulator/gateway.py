@@ -191,7 +191,12 @@ class Gateway:
             await conn.send({"op": OP_HELLO, "t": None, "s": None, "d": hello})
             async for message in ws:
                 if message.type is WSMsgType.TEXT:
-                    await self._on_message(conn, json.loads(message.data))
+                    try:
+                        decoded = json.loads(message.data)
+                    except ValueError:
+                        await conn.close(4002, "Decode error")
+                        continue
+                    await self._on_message(conn, decoded)
                 elif message.type is WSMsgType.BINARY:
                     await conn.close(4002, "Decode error")
         finally:

@@ -18,7 +18,16 @@ from aiohttp import BodyPartReader, web
 
 from .gateway import Intent
 from .interactions import CallbackType, InteractionCallback, InteractionType, RecordedInteraction
-from .state import Attachment, Channel, CommandSync, Guild, MessageFlag, Perm, RecordedMessage
+from .state import (
+    Attachment,
+    Channel,
+    ChannelType,
+    CommandSync,
+    Guild,
+    MessageFlag,
+    Perm,
+    RecordedMessage,
+)
 from .validation import (
     ERROR_MESSAGES,
     DiscordError,
@@ -629,6 +638,8 @@ class RestApi:
             recipient = self.world.users.get(channel.recipient_id or 0)
             if recipient is None or not recipient.dms_open:
                 raise DiscordError(50007)
+        elif channel.type == ChannelType.GUILD_CATEGORY:
+            raise DiscordError(50008)
         else:
             perms = self.world.channel_permissions(channel, self.world.bot_user.id)
             if not perms & Perm.SEND_MESSAGES or (call.uploads and not perms & Perm.ATTACH_FILES):

@@ -113,9 +113,8 @@ class Emulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if self.port == 0 and server is not None:
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if self.port == 0:
+            self.port = int(self._runner.addresses[0][1])
         return self
 
     async def stop(self) -> None:
@@ -454,8 +453,10 @@ class Emulator:
             if not guild.text_channels:
                 raise LookupError(f"guild {guild.id} has no text channel: pass channel_id")
             channel = guild.text_channels[0]
-        else:
+        elif channel_id in guild.channels:
             channel = guild.channels[channel_id]
+        else:
+            raise LookupError(f"channel {channel_id} is not in guild {guild.id}")
         if user_id is None:
             others = [
                 m for uid, m in guild.members.items() if not m.user.bot and uid != guild.owner_id
@@ -795,7 +796,8 @@ class Emulator:
         """The next matching message no earlier ``wait_for_message`` call returned.
 
         Messages sent before the call count too (the bot may be faster than the test), so
-        consecutive calls return consecutive messages.
+        consecutive calls return consecutive messages. Messages simulated with
+        ``user_message`` are left out unless ``source="user"``.
         """
         return (
             await self.wait_for_messages(
@@ -820,6 +822,7 @@ class Emulator:
                 for m in self.messages(channel_id, source=source)
                 if m.id not in self._claimed
                 and not m.loading
+                and (source is not None or m.source != "user")
                 and (predicate is None or predicate(m))
             ]
             if len(found) < count:

@@ -290,6 +290,30 @@ async def test_token_rejected_on_identify_closes_with_4004(emu: Emulator) -> Non
 
 
 @pytest.mark.usefixtures("_discord_at_emulator")
+async def test_members_intent_gets_members_and_chunks(emu: Emulator) -> None:
+    intents = discord.Intents.default()
+    intents.members = True
+    client = SampleBot(emu.guild().id, intents)
+    await client.login(TOKEN)
+    task = asyncio.create_task(client.connect())
+    try:
+        await asyncio.wait_for(client.wait_until_ready(), 10)
+        guild = client.get_guild(emu.guild().id)
+        assert guild is not None
+        assert guild.chunked
+        assert sorted(m.name for m in guild.members) == ["alice", "bob", "newsbot", "owner"]
+        bob = guild.get_member(_member(emu, "bob"))
+        assert bob is not None
+        assert bob.guild_permissions.manage_guild
+        assert len(await asyncio.wait_for(guild.chunk(), 5)) == 4  # REQUEST_GUILD_MEMBERS
+        found = await asyncio.wait_for(guild.query_members("al"), 5)
+        assert [m.name for m in found] == ["alice"]
+    finally:
+        await client.close()
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.mark.usefixtures("_discord_at_emulator")
 async def test_disallowed_privileged_intent_closes_with_4014(emu: Emulator) -> None:
     emu.allowed_intents = 0
     intents = discord.Intents.default()

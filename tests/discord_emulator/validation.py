@@ -28,6 +28,7 @@ ERROR_MESSAGES: dict[int, tuple[int, str]] = {
     50005: (403, "Cannot edit a message authored by another user"),
     50006: (400, "Cannot send an empty message"),
     50007: (403, "Cannot send messages to this user"),
+    50008: (400, "Cannot send messages in a non-text channel"),
     50013: (403, "Missing Permissions"),
     50033: (400, "Invalid Recipient(s)"),
     50035: (400, "Invalid Form Body"),
