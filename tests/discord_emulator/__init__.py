@@ -31,13 +31,14 @@ from .state import (
     User,
 )
 from .validation import DiscordError
-from .waiting import EmulatorTimeoutError
+from .waiting import BotProcessExitedError, EmulatorTimeoutError
 
 __all__ = [
     "ALL_PERMISSIONS",
     "DEFAULT_BOT_PERMISSIONS",
     "DEFAULT_MEMBER_PERMISSIONS",
     "Attachment",
+    "BotProcessExitedError",
     "CallbackType",
     "Channel",
     "ChannelType",

@@ -20,7 +20,7 @@ import secrets
 import urllib.parse
 from collections.abc import Callable, Mapping
 from types import EllipsisType, TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
@@ -50,6 +50,11 @@ from .state import (
 )
 from .validation import ERROR_MESSAGES
 from .waiting import Notifier
+
+
+class _Process(Protocol):
+    returncode: int | None
+
 
 __all__ = ["Emulator"]
 
@@ -137,6 +142,19 @@ class Emulator:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    def watch_process(self, process: _Process) -> None:
+        """Make every wait fail at once (BotProcessExitedError) if this bot process exits.
+
+        Takes an ``asyncio.subprocess.Process`` or a ``subprocess.Popen``.
+        """
+
+        def exited() -> str | None:
+            poll = getattr(process, "poll", None)
+            code = poll() if callable(poll) else process.returncode
+            return None if code is None else f"the bot process exited with code {code}"
+
+        self.notifier.guard = exited
 
     # ------------------------------------------------------------------------ addresses
     @property

@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from tests.discord_emulator import (
+    BotProcessExitedError,
     CallbackType,
     Emulator,
     EmulatorTimeoutError,
@@ -26,6 +27,7 @@ from tests.discord_emulator import (
 )
 
 TOKEN = "emulator-test-token"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TOPICS = ["ai", "aviation", "climate", "chips", "elections"]
 
 
@@ -569,13 +571,38 @@ async def test_wait_for_message_times_out_with_a_summary(emu: Emulator) -> None:
         await emu.wait_for_message(timeout=0.05)
 
 
+async def test_waits_fail_fast_when_the_watched_bot_process_exits(emu: Emulator) -> None:
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", "raise SystemExit(3)")
+    emu.watch_process(process)
+    await process.wait()
+    with pytest.raises(BotProcessExitedError, match="exited with code 3"):
+        await emu.wait_for_command_sync(timeout=30)
+
+
+@pytest.mark.slow
+async def test_bot_in_a_subprocess(emu: Emulator) -> None:
+    env = {**os.environ, **emu.env, "PYTHONPATH": str(REPO_ROOT)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.discord_emulator.example_bot", cwd=REPO_ROOT, env=env
+    )
+    emu.watch_process(process)
+    try:
+        assert (await emu.wait_for_command_sync(timeout=30)).names == ["echo"]
+        await emu.wait_until_connected(timeout=30)
+        interaction = await emu.invoke("echo", {"text": "across processes"})
+        message = await interaction.wait_original(timeout=30)
+        assert (message.content, message.allowed_mentions) == ("across processes", {"parse": []})
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 @pytest.mark.slow
 def test_standalone_server_prints_its_environment() -> None:
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     with subprocess.Popen(
         [sys.executable, "-m", "tests.discord_emulator", "--port", "0", "--no-repl"],
-        cwd=root,
+        cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stdin=subprocess.DEVNULL,

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["EmulatorTimeoutError", "Notifier"]
+__all__ = ["BotProcessExitedError", "EmulatorTimeoutError", "Notifier"]
 
 T = TypeVar("T")
 
@@ -17,11 +17,16 @@ class EmulatorTimeoutError(TimeoutError):
     """A wait on the emulator ran out of time; the message says what was seen instead."""
 
 
+class BotProcessExitedError(RuntimeError):
+    """The watched bot process exited while a test was waiting for it."""
+
+
 class Notifier:
     """Wakes waiters whenever the emulator's state changes."""
 
     def __init__(self) -> None:
         self._waiters: list[asyncio.Future[None]] = []
+        self.guard: Callable[[], str | None] | None = None
 
     def notify(self) -> None:
         """Tell every waiter to re-check its condition."""
@@ -42,11 +47,15 @@ class Notifier:
 
         ``check`` runs after every state change and at least every ``poll`` seconds (so it
         may also look at things outside the emulator, such as the bot's cache). Raises
-        EmulatorTimeoutError after ``timeout`` seconds.
+        EmulatorTimeoutError after ``timeout`` seconds, and BotProcessExitedError as soon as
+        ``guard`` reports a problem.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            problem = self.guard() if self.guard is not None else None
+            if problem is not None:
+                raise BotProcessExitedError(f"{problem} while waiting for {describe()}")
             result = check()
             if result is not None and result is not False:
                 return result
