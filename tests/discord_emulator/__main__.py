@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import shlex
 import sys
+import threading
 from typing import Any
 
 from .server import Emulator
@@ -51,10 +52,21 @@ async def _print_messages(emu: Emulator) -> None:
                 print(f"  attachment {attachment.filename} ({attachment.size} bytes)", flush=True)
 
 
+def _read_lines(loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[str]) -> None:
+    for line in sys.stdin:
+        loop.call_soon_threadsafe(lines.put_nowait, line)
+    loop.call_soon_threadsafe(lines.put_nowait, "")
+
+
 async def _repl(emu: Emulator, user_id: int) -> None:
-    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+    # A daemon thread, so that Ctrl-C does not wait for a blocked readline.
+    reader = threading.Thread(
+        target=_read_lines, args=(asyncio.get_running_loop(), lines), daemon=True
+    )
+    reader.start()
     while True:
-        line = await loop.run_in_executor(None, sys.stdin.readline)
+        line = await lines.get()
         if not line:
             return
         line = line.strip()
