@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -66,6 +67,7 @@ class Services:
     subscriptions: SubscriptionService
     schedules: ScheduleService
     status: StatusService
+    alerts: AlertPlanner
     poller: Poller
     briefing_scheduler: BriefingScheduler
     clock: Callable[[], datetime]
@@ -143,6 +145,7 @@ async def open_services(
                 ),
                 schedules=ScheduleService(store, clock, max_per_guild=limits.schedules_per_guild),
                 status=StatusService(store, clock),
+                alerts=alerts,
                 poller=Poller(
                     store,
                     refresher,
@@ -208,16 +211,21 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
                 per_user_per_hour=settings.alerts.per_user_per_hour,
                 per_channel_per_hour=settings.alerts.per_channel_per_hour,
             ),
+            alerts=services.alerts,
         )
         released = await delivery.recover()
         if released:
             log.info("%d deliveries interrupted by the last stop will be sent again", released)
         scheduler = build_scheduler(settings, services, delivery)
         scheduler.start()
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(bot.close()))
         try:
             await run_bot(bot, discord_settings)
         finally:
             scheduler.shutdown(wait=False)
+            log.info("stopped")
 
 
 def build_scheduler(

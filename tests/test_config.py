@@ -91,3 +91,31 @@ def test_cli_reports_bad_config_with_status_2(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "newsbot: config error in fetch.deadline: expected a number, got 'soon'"
     ]
+
+
+def test_every_key_is_documented_in_the_readme_and_the_default_config() -> None:
+    import dataclasses
+    import tomllib
+
+    from bot.config import Settings
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    default = tomllib.loads((REPO / "config" / "newsbot.toml").read_text(encoding="utf-8"))
+    for top in dataclasses.fields(Settings):
+        if top.name in ("config_path", "sources"):
+            continue
+        if (
+            dataclasses.is_dataclass(top.default_factory)
+            if callable(top.default_factory)
+            else False
+        ):
+            section = top.name
+            for key in dataclasses.fields(top.default_factory):
+                env = f"NEWSBOT_{section.upper()}__{key.name.upper()}"
+                assert f"`{section}.{key.name}`" in readme, f"{section}.{key.name} not in README"
+                assert env in readme
+                assert key.name in default[section], f"{section}.{key.name} not in the config"
+        else:
+            assert f"`{top.name}`" in readme
+            assert f"NEWSBOT_{top.name.upper()}" in readme
+            assert top.name in default

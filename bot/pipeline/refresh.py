@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 _PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _FUTURE_TOLERANCE = timedelta(minutes=5)
 MAX_PAGES_PER_REFRESH = 30
+_LINK_SCHEMES = ("http://", "https://", "file://")
+"""Links with other schemes (javascript:, data:) are dropped; the entry keeps a urn: id."""
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d{1,9})", re.IGNORECASE)
 
 
@@ -183,7 +185,7 @@ def _new_articles(
     """Entries as storable articles: canonical URL, stable id, a sane publication time."""
     articles: dict[str, NewArticle] = {}
     for entry in entries:
-        if entry.link:
+        if entry.link and entry.link.lower().startswith(_LINK_SCHEMES):
             url = canonical_url(entry.link)
         else:
             fallback = entry.guid or f"{entry.title}\n{entry.text[:500]}"

@@ -20,6 +20,7 @@ from bot.core.errors import DeliveryError
 from bot.core.models import Delivery, NewDelivery
 from bot.core.ports import MessageSink, Store
 from bot.render.embeds import digest_pages, story_embed
+from bot.services.alerts import AlertPlanner
 from bot.services.stories import StoryBuilder, group_into_stories
 from bot.services.summaries import SummaryService
 
@@ -58,6 +59,7 @@ class DeliveryService:
         clock: Callable[[], datetime],
         caps: FloodCaps,
         *,
+        alerts: AlertPlanner | None = None,
         batch_size: int = 50,
     ) -> None:
         self._store = store
@@ -65,6 +67,7 @@ class DeliveryService:
         self._sink = sink
         self._clock = clock
         self._caps = caps
+        self._alerts = alerts
         self._batch_size = batch_size
 
     async def recover(self) -> int:
@@ -156,6 +159,8 @@ class DeliveryService:
         """A subscription that cannot be delivered is disabled, and its owner told where
         that is still possible (by DM when its channel failed)."""
         subscription = self._store.disable_subscription(delivery.subscription_id or 0, reason)
+        if subscription is not None and self._alerts is not None:
+            self._alerts.remove(subscription.id)
         if subscription is None or delivery.recipient_type == "user":
             return
         text = (

@@ -1,0 +1,180 @@
+"""Alerts and channel posts through the outbox: exactly once, capped, digested, recovered."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import Services, open_services
+from bot.config import load_settings
+from bot.core.errors import DeliveryError
+from bot.services.delivery import DeliveryService, FloodCaps
+from tests.conftest import write_config
+from tests.support.clock import FakeClock
+from tests.support.feed_server import FeedServer
+from tests.support.feeds import rss, story
+from tests.support.sink import RecordingSink
+
+GUILD, ALICE, BOB, CHANNEL, FEED_CHANNEL = 1, 11, 22, 300, 400
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def services(
+    tmp_path: Path, feed_server: FeedServer, clock: FakeClock
+) -> AsyncIterator[Services]:
+    workspace = write_config(tmp_path, allow=[feed_server.allow_entry])
+    async with open_services(load_settings(workspace.env), clock=clock) as opened:
+        yield opened
+
+
+def sender(
+    services: Services, sink: RecordingSink, clock: FakeClock, **caps: int
+) -> DeliveryService:
+    return DeliveryService(
+        services.store, services.summaries, sink, clock, FloodCaps(**caps), alerts=services.alerts
+    )
+
+
+async def poll(services: Services, clock: FakeClock) -> None:
+    clock.advance(minutes=11)
+    await services.poller.poll_due()
+
+
+async def test_first_poll_posts_nothing_old_then_new_items_alert(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    base = feed_server.base_url
+    feed_server.add("/f.xml", rss("Wire", [story("solar", n, base) for n in range(3)]))
+    await services.subscriptions.subscribe(GUILD, ALICE, "solar", "dm", CHANNEL)
+    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"), channel_id=FEED_CHANNEL)
+    sink = RecordingSink()
+    assert await sender(services, sink, clock).deliver_due() == 0
+    assert sink.posted == []
+    feed_server.add("/f.xml", rss("Wire", [story("solar", n, base) for n in range(4)]))
+    await poll(services, clock)
+    assert await sender(services, sink, clock).deliver_due() == 2
+    [alert] = sink.to("user", ALICE)
+    [post] = sink.to("channel", FEED_CHANNEL)
+    assert "Solar Update Number 3" in alert.embeds[0]["title"]
+    assert alert.content == "New story for your subscription #1"
+    assert post.embeds[0]["title"] == alert.embeds[0]["title"]
+
+
+async def test_same_story_in_three_feeds_alerts_once(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    base = feed_server.base_url
+    for name in ("a", "b", "c"):
+        feed_server.add(f"/{name}.xml", rss(name, []))
+        await services.feeds.add_guild_feed(GUILD, feed_server.url(f"/{name}.xml"))
+    await services.subscriptions.subscribe(GUILD, ALICE, "volcano", "dm", CHANNEL)
+    await services.subscriptions.subscribe(GUILD, ALICE, "volcano eruption OR lava", "dm", CHANNEL)
+    title, link, text = story("volcano eruption", 1, base)
+    for name, tracking in (("a", "?utm_source=a"), ("b", "?fbclid=b"), ("c", "#top")):
+        feed_server.add(f"/{name}.xml", rss(name, [(title, link + tracking, text)]))
+    await poll(services, clock)
+    sink = RecordingSink()
+    await sender(services, sink, clock).deliver_due()
+    assert len(sink.to("user", ALICE)) == 1
+
+
+async def test_two_hundred_matches_are_capped_then_one_digest(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    base = feed_server.base_url
+    feed_server.add("/f.xml", rss("Wire", []))
+    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"))
+    await services.subscriptions.subscribe(GUILD, ALICE, "election", "dm", CHANNEL)
+    feed_server.add("/f.xml", rss("Wire", [story("election", n, base) for n in range(200)]))
+    await poll(services, clock)
+    sink = RecordingSink()
+    delivery = sender(services, sink, clock, per_user_per_hour=5)
+    for _ in range(10):
+        await delivery.deliver_due()
+    assert len(sink.to("user", ALICE)) == 5
+    assert services.store.delivery_statuses() == {"sent": 5, "held": 195}
+    clock.advance(minutes=30)
+    await delivery.deliver_due()
+    assert len(sink.to("user", ALICE)) == 5  # the window has not reopened yet
+    clock.advance(minutes=31)
+    for _ in range(3):
+        await delivery.deliver_due()
+    messages = sink.to("user", ALICE)
+    assert len(messages) == 6
+    digest = messages[-1]
+    assert "195" in digest.content
+    assert services.store.delivery_statuses() == {"sent": 6, "digested": 195}
+
+
+async def test_crash_between_send_and_record_does_not_double_post(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    base = feed_server.base_url
+    feed_server.add("/f.xml", rss("Wire", []))
+    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"))
+    await services.subscriptions.subscribe(GUILD, ALICE, "harvest", "dm", CHANNEL)
+    feed_server.add("/f.xml", rss("Wire", [story("harvest", n, base) for n in range(3)]))
+    await poll(services, clock)
+    sink = RecordingSink()
+    # The process dies after posting but before recording: claims stay, nothing marked sent.
+    claimed = services.store.claim_deliveries(clock.now, 10, clock.advance(minutes=2))
+    for delivery in claimed:
+        await sink.send("user", ALICE, "", [], delivery.nonce)
+    assert len(sink.posted) == 3
+    restarted = sender(services, sink, clock)
+    assert await restarted.recover() == 3
+    await restarted.deliver_due()
+    assert len(sink.posted) == 3  # the same nonces: Discord keeps the first messages
+    assert services.store.delivery_statuses() == {"sent": 3}
+
+
+async def test_transient_failures_are_retried_with_backoff(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    base = feed_server.base_url
+    feed_server.add("/f.xml", rss("Wire", []))
+    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"))
+    await services.subscriptions.subscribe(GUILD, ALICE, "storm", "dm", CHANNEL)
+    feed_server.add("/f.xml", rss("Wire", [story("storm", 1, base)]))
+    await poll(services, clock)
+    sink = RecordingSink(failures={("user", ALICE): DeliveryError("Discord answered 503")})
+    delivery = sender(services, sink, clock)
+    await delivery.deliver_due()
+    await delivery.deliver_due()
+    assert services.store.delivery_statuses() == {"pending": 1}
+    sink.failures.clear()
+    clock.advance(seconds=6)
+    assert await delivery.deliver_due() == 1
+
+
+async def test_permanent_failure_disables_the_subscription_and_tells_the_owner(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    base = feed_server.base_url
+    feed_server.add("/f.xml", rss("Wire", []))
+    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"))
+    gone = await services.subscriptions.subscribe(GUILD, BOB, "flood", "here", CHANNEL)
+    feed_server.add("/f.xml", rss("Wire", [story("flood", n, base) for n in range(2)]))
+    await poll(services, clock)
+    sink = RecordingSink(
+        failures={("channel", CHANNEL): DeliveryError("unknown channel", permanent=True)}
+    )
+    delivery = sender(services, sink, clock)
+    await delivery.deliver_due()
+    await delivery.deliver_due()
+    [subscription] = await services.subscriptions.list(GUILD, BOB)
+    assert not subscription.active
+    assert subscription.disabled_reason == "unknown channel"
+    [notice] = sink.to("user", BOB)
+    assert f"subscription #{gone.id}" in notice.content
+    feed_server.add("/f.xml", rss("Wire", [story("flood", n, base) for n in range(3)]))
+    await poll(services, clock)
+    await delivery.deliver_due()
+    assert len(sink.posted) == 1  # a disabled subscription matches nothing more

@@ -1,0 +1,115 @@
+"""The real newsbot process against the Discord emulator and the loopback feed server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest_asyncio
+
+from tests.conftest import REPO, write_config
+from tests.discord_emulator import Emulator, Perm
+from tests.support.feed_server import FeedServer
+
+ADMIN_PERMISSIONS = int(Perm.MANAGE_GUILD | Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES)
+
+
+@dataclass
+class Harness:
+    emu: Emulator
+    feeds: FeedServer
+    process: asyncio.subprocess.Process
+    data_dir: Path
+    guild_id: int
+    general_id: int
+    news_id: int
+    muted_id: int
+    admin_id: int
+    member_id: int
+    other_member_id: int
+
+
+async def start_bot(
+    emu: Emulator, env: dict[str, str], *, extra_env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """``python -m bot run`` with the emulator's variables, as a separate process."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "DISCORD_"))
+    }
+    environment.update(emu.env)
+    environment.update(env)
+    environment.update(extra_env or {})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=REPO,
+        env=environment,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    emu.watch_process(process)
+    return process
+
+
+async def stop_bot(process: asyncio.subprocess.Process, *, kill: bool = False) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def harness(tmp_path_factory) -> AsyncIterator[Harness]:
+    root = tmp_path_factory.mktemp("discord")
+    feeds = FeedServer().start()
+    for path, fixture in {
+        "/rss2.xml": "feeds/rss2.xml",
+        "/atom.xml": "feeds/atom.xml",
+        "/rss1.xml": "feeds/rss1.xml",
+        "/hostile.xml": "feeds/hostile_titles.xml",
+        "/pages/harvest.html": "pages/harvest.html",
+    }.items():
+        feeds.add_fixture(path, fixture)
+    workspace = write_config(
+        root,
+        urls=[feeds.url("/rss2.xml"), feeds.url("/hostile.xml")],
+        allow=[feeds.allow_entry],
+        extra="[poll]\ncheck_seconds = 0.5\n[alerts]\ndeliver_seconds = 0.2",
+    )
+    async with Emulator() as emu:
+        guild = emu.add_guild(name="Newsroom")
+        general = emu.add_text_channel(guild.id, "general")
+        news = emu.add_text_channel(guild.id, "news")
+        muted = emu.add_text_channel(guild.id, "muted", bot_can_send=False)
+        admin = emu.add_member(guild.id, username="admin", permissions=ADMIN_PERMISSIONS)
+        member = emu.add_member(guild.id, username="reader")
+        other = emu.add_member(guild.id, username="other")
+        process = await start_bot(emu, workspace.env)
+        await emu.wait_for_command_sync(timeout=60)
+        await emu.wait_until_connected()
+        yield Harness(
+            emu=emu,
+            feeds=feeds,
+            process=process,
+            data_dir=root / "data",
+            guild_id=guild.id,
+            general_id=general.id,
+            news_id=news.id,
+            muted_id=muted.id,
+            admin_id=admin.user.id,
+            member_id=member.user.id,
+            other_member_id=other.user.id,
+        )
+        await stop_bot(process)
+    feeds.stop()
