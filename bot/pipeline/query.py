@@ -538,12 +538,9 @@ class DocumentTerms:
     """``host:<h>`` for the host and each parent domain, ``name:<w>`` for each name word."""
     source_words: tuple[str, ...]
     """The words of the source's name, for ``source:"two words"``."""
-
-    @property
-    def keys(self) -> frozenset[str]:
-        """Stems and source keys: what a :class:`~bot.pipeline.percolate.SubscriptionIndex`
-        looks up."""
-        return self.stems | self.source_keys
+    keys: frozenset[str]
+    """Stems and source keys together: what a
+    :class:`~bot.pipeline.percolate.SubscriptionIndex` looks up."""
 
 
 Predicate = Callable[[DocumentTerms], bool]
@@ -615,7 +612,8 @@ class QueryMatcher:
         words = self.source_words(doc.source_name)
         keys = {host_key(".".join(labels[i:])) for i in range(len(labels))}
         keys.update(name_key(word) for word in words)
-        return DocumentTerms(stems, tokens, frozenset(keys), words)
+        source_keys = frozenset(keys)
+        return DocumentTerms(stems, tokens, source_keys, words, stems | source_keys)
 
     def matches(self, query: Query, terms: DocumentTerms) -> bool:
         """True when the article ``terms`` came from matches ``query``."""
@@ -678,6 +676,16 @@ class QueryMatcher:
             and not (isinstance(child, Not) and isinstance(child.child, Term))
         )
 
+        if not others:
+            if not forbidden:
+                return lambda terms: required <= terms.stems
+            return lambda terms: required <= terms.stems and forbidden.isdisjoint(terms.stems)
+        if len(others) == 1:
+            (other,) = others
+            return lambda terms: (
+                required <= terms.stems and forbidden.isdisjoint(terms.stems) and other(terms)
+            )
+
         def conjunction(terms: DocumentTerms) -> bool:
             stems = terms.stems
             if not (required <= stems and forbidden.isdisjoint(stems)):
@@ -693,6 +701,9 @@ class QueryMatcher:
         others = tuple(
             self._compile_node(child) for child in node.children if not isinstance(child, Term)
         )
+
+        if not others:
+            return lambda terms: not any_of.isdisjoint(terms.stems)
 
         def disjunction(terms: DocumentTerms) -> bool:
             if not any_of.isdisjoint(terms.stems):

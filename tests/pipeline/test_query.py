@@ -351,11 +351,12 @@ class TestSubscriptionIndex:
         index = SubscriptionIndex(matcher)
         index.add(1, parse_query("iran"))
         index.add(2, parse_query("iran"))
-        index.add(3, parse_query("iran oil"))
+        index.add(3, parse_query("iran -football"))
         index.add(4, parse_query("iran OR iraq"))
+        index.add(5, parse_query("iran oil"))
         stats = index.match_stats(matcher.document_terms(doc("Iran")))
-        assert (stats.sure, stats.verified, stats.matched_queries) == (2, 1, 2)
-        assert stats.matched_subscriptions == 3
+        assert (stats.sure, stats.verified, stats.verified_matches) == (3, 1, 1)
+        assert stats.matched_subscriptions == 4
 
 
 # --------------------------------------------------------------------------------------------
