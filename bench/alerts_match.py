@@ -160,71 +160,81 @@ def cpu_name() -> str:
 
 
 def run(
-    label: str,
     queries: list[Query],
     matcher: QueryMatcher,
     frequency: Callable[[str], float],
     articles: list[MatchDocument],
     brute_force_articles: int,
-) -> list[tuple[str, str]]:
+) -> dict[str, str]:
+    """Build an index, match every article; CPU time, so other load on the machine counts
+    less."""
     gc.collect()
     before = rss_mib()
-    started = time.perf_counter()
+    started = time.process_time()
     index = SubscriptionIndex(matcher, term_frequency=frequency)
     for subscription_id, query in enumerate(queries):
         index.add(subscription_id, query)
-    build = time.perf_counter() - started
+    build = time.process_time() - started
     index_mib = rss_mib() - before
 
-    started = time.perf_counter()
+    started = time.process_time()
     all_terms: list[DocumentTerms] = [matcher.document_terms(article) for article in articles]
-    terms_seconds = time.perf_counter() - started
+    terms_seconds = time.process_time() - started
 
-    started = time.perf_counter()
+    started = time.process_time()
     for terms in all_terms:
         index.match(terms)
-    match_seconds = time.perf_counter() - started
+    match_seconds = time.process_time() - started
 
     stats = [index.match_stats(terms) for terms in all_terms]
     count = len(articles)
-    verified = sum(s.verified for s in stats) / count
-    sure = sum(s.sure for s in stats) / count
-    matched = sum(s.matched_subscriptions for s in stats) / count
 
     predicates = [matcher.compile(query) for query in queries]
-    started = time.perf_counter()
+    started = time.process_time()
     for terms in all_terms[:brute_force_articles]:
         expected = {i for i, predicate in enumerate(predicates) if predicate(terms)}
         if expected != index.match(terms):
             raise SystemExit("index and brute force disagree")
-    brute = (time.perf_counter() - started) / max(brute_force_articles, 1)
+    brute = (time.process_time() - started) / max(brute_force_articles, 1)
     del predicates
 
-    return [
-        ("anchors", label),
-        ("subscriptions (distinct queries)", f"{len(index):,} ({len(set(queries)):,})"),
-        ("index build (parse excluded)", f"{build:.2f} s"),
-        ("index memory (RSS growth)", f"{index_mib:.0f} MiB"),
-        ("articles", f"{count:,}"),
-        ("document_terms per article", f"{terms_seconds / count * 1e6:.0f} µs"),
-        ("match per article", f"{match_seconds / count * 1e6:.0f} µs"),
-        ("articles/s, match only", f"{count / match_seconds:,.0f}"),
-        ("articles/s, terms + match", f"{count / (terms_seconds + match_seconds):,.0f}"),
-        ("mean sure hits per article", f"{sure:,.1f}"),
-        ("mean candidates verified per article", f"{verified:,.1f}"),
-        ("mean subscriptions matched per article", f"{matched:,.1f}"),
-        (
-            f"brute force per article ({brute_force_articles} checked, equal)",
-            f"{brute * 1e3:.1f} ms",
-        ),
+    def mean(values: list[int]) -> str:
+        return f"{sum(values) / count:,.1f}"
+
+    return {
+        "subscriptions (distinct queries)": f"{len(index):,} ({len(set(queries)):,})",
+        "index build (parse excluded)": f"{build:.2f} s",
+        "index memory (RSS growth)": f"{index_mib:.0f} MiB",
+        "articles (~300 words)": f"{count:,}",
+        "document_terms per article": f"{terms_seconds / count * 1e6:.0f} µs",
+        "match per article": f"{match_seconds / count * 1e6:.0f} µs",
+        "articles/s, match only": f"{count / match_seconds:,.0f}",
+        "articles/s, document_terms + match": f"{count / (terms_seconds + match_seconds):,.0f}",
+        "subscriptions matched without verifying": mean([s.sure for s in stats]),
+        "candidate queries verified per article": mean([s.verified for s in stats]),
+        "subscriptions matched per article": mean([s.matched_subscriptions for s in stats]),
+        f"brute force per article ({brute_force_articles}, results equal)": f"{brute * 1e3:.1f} ms",
+        "peak RSS (process so far)": f"{peak_rss_mib():.0f} MiB",
+    }
+
+
+def print_table(columns: dict[str, dict[str, str]]) -> None:
+    rows = list(next(iter(columns.values())))
+    width = max(len(row) for row in rows)
+    widths = [
+        max(len(label), *(len(v) for v in values.values())) for label, values in columns.items()
     ]
-
-
-def print_table(rows: list[tuple[str, str]]) -> None:
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"| {name.ljust(width)} | {value} |")
-    print()
+    print(
+        "| "
+        + " " * width
+        + " | "
+        + " | ".join(label.ljust(w) for label, w in zip(columns, widths, strict=True))
+        + " |"
+    )
+    print("|" + "-" * (width + 2) + "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        cells = [values[row].rjust(w) for values, w in zip(columns.values(), widths, strict=True)]
+        print(f"| {row.ljust(width)} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -233,6 +243,18 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2_000)
     parser.add_argument("--brute-force", type=int, default=10)
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument(
+        "--pick-start",
+        type=int,
+        default=COMMON_RANKS,
+        help="subscriptions use words from this frequency rank on (default %(default)s)",
+    )
+    parser.add_argument(
+        "--pick-exponent",
+        type=float,
+        default=0.9,
+        help="Zipf exponent of subscription words (default %(default)s; lower: rarer words)",
+    )
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
@@ -240,42 +262,47 @@ def main() -> None:
     words = make_vocabulary(rng, matcher)
     zipf = Zipf(len(words), rng)
     topics = Zipf(len(words), rng, exponent=0.9, start=COMMON_RANKS)
-    picks = Zipf(len(words), rng, exponent=0.9, start=COMMON_RANKS)
+    picks = Zipf(len(words), rng, exponent=args.pick_exponent, start=args.pick_start)
     sources = make_sources(rng)
     source_zipf = Zipf(len(sources), rng)
 
     texts = [make_subscription(rng, words, picks, sources) for _ in range(args.subscriptions)]
-    started = time.perf_counter()
+    started = time.process_time()
     queries = [parse_query(text) for text in texts]
-    parse_seconds = time.perf_counter() - started
+    parse_seconds = time.process_time() - started
 
     def article() -> MatchDocument:
         return make_article(rng, words, zipf, topics, sources, source_zipf)
 
     articles = [article() for _ in range(args.articles)]
     warm_up = [matcher.document_terms(article()) for _ in range(2_000)]
-    counts = Counter(key for terms in warm_up for key in terms.stems | terms.source_keys)
+    counts = Counter(key for terms in warm_up for key in terms.keys)
     floor = 0.5 / len(warm_up)
 
     def document_frequency(key: str) -> float:
         return counts.get(key, floor) / len(warm_up)
 
     print(
-        f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()} "
-        f"({platform.python_implementation()}); one core used"
+        f"machine: {cpu_name()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f}, Python {platform.python_version()} "
+        f"({platform.python_implementation()}); one core, CPU time"
     )
     print(
-        f"parse {len(queries):,} queries: {parse_seconds:.2f} s "
-        f"({parse_seconds / len(queries) * 1e6:.0f} µs each); sample: " + "; ".join(texts[:6])
+        f"vocabulary {len(words):,} words; subscription words from rank {args.pick_start}, "
+        f"Zipf exponent {args.pick_exponent}; parse {len(queries):,} queries: "
+        f"{parse_seconds:.2f} s ({parse_seconds / len(queries) * 1e6:.0f} µs each)"
     )
+    print("sample queries: " + " | ".join(texts[:8]))
     print()
-    for label, frequency in (
-        ("length heuristic (default)", estimated_frequency),
-        ("document frequency (2,000 warm-up articles)", document_frequency),
-    ):
-        rows = run(label, queries, matcher, frequency, articles, args.brute_force)
-        rows.append(("peak RSS (process so far)", f"{peak_rss_mib():.0f} MiB"))
-        print_table(rows)
+    columns = {
+        "anchors by length (default)": run(
+            queries, matcher, estimated_frequency, articles, args.brute_force
+        ),
+        "anchors by document frequency": run(
+            queries, matcher, document_frequency, articles, args.brute_force
+        ),
+    }
+    print_table(columns)
 
 
 if __name__ == "__main__":

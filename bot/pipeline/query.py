@@ -45,6 +45,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from urllib.parse import urlsplit
 
 from nltk.stem.snowball import SnowballStemmer
@@ -572,28 +573,34 @@ def _has_run(sequence: tuple[str, ...], run: tuple[str, ...]) -> bool:
 class QueryMatcher:
     """Stems words (cached per instance) and decides whether an article matches a query."""
 
-    __slots__ = ("_compile_cached", "_stem_token")
+    __slots__ = ("_compile_cached", "_stem_chunk")
 
     def __init__(self, *, cache_size: int = 65536) -> None:
+        """``cache_size`` bounds the per-instance cache of stemmed text chunks."""
         stemmer = SnowballStemmer("english")
 
-        def stem_token(token: str) -> tuple[str, ...]:
-            return tuple(stemmer.stem(_fold(part)) for part in _token_parts(token))
+        def stem_chunk(chunk: str) -> tuple[str, ...]:
+            """The stems of one whitespace-free chunk of text ("Iran's," -> ("iran",))."""
+            return tuple(
+                stemmer.stem(_fold(part))
+                for token in split_words(chunk)
+                for part in _token_parts(token)
+            )
 
-        self._stem_token = lru_cache(maxsize=cache_size)(stem_token)
+        self._stem_chunk = lru_cache(maxsize=cache_size)(stem_chunk)
         self._compile_cached = lru_cache(maxsize=4096)(self._compile_query)
 
     def stem(self, word: str) -> str:
         """The stem that stands for ``word`` (one word as :func:`query_words` yields it)."""
-        return "".join(self._stem_token(word)) if word else word
+        return "".join(self._stem_chunk(word))
 
     def stems(self, text: str) -> list[str]:
-        """The stems of ``text`` in order."""
-        stem_token = self._stem_token
-        stems: list[str] = []
-        for token in split_words(text):
-            stems.extend(stem_token(token))
-        return stems
+        """The stems of ``text`` in order.
+
+        Words never span whitespace, so the text is split on it first and each chunk is
+        stemmed through the cache: a regular expression runs once per distinct chunk.
+        """
+        return list(chain.from_iterable(map(self._stem_chunk, text.split())))
 
     def source_words(self, text: str) -> tuple[str, ...]:
         """The words of a source name or ``source:`` value, folded but not stemmed."""
@@ -601,9 +608,15 @@ class QueryMatcher:
 
     def document_terms(self, doc: MatchDocument) -> DocumentTerms:
         """Reduce an article for matching (call once per article)."""
-        tokens = (*self.stems(doc.title), _BOUNDARY, *self.stems(doc.text))
-        stems = frozenset(tokens)
-        stems = stems - {_BOUNDARY}
+        stem_chunk = self._stem_chunk
+        tokens = tuple(
+            chain(
+                chain.from_iterable(map(stem_chunk, doc.title.split())),
+                (_BOUNDARY,),
+                chain.from_iterable(map(stem_chunk, doc.text.split())),
+            )
+        )
+        stems = frozenset(tokens).difference((_BOUNDARY,))
         host = doc.source_host.strip().casefold()
         if "://" in host:
             host = urlsplit(host).hostname or ""

@@ -228,6 +228,19 @@ class TestStemming:
         assert matches(matcher, '"sao paulo"', doc("Floods in São Paulo"))
         assert matches(matcher, "SÃO", doc("Floods in sao paulo"))
 
+    def test_punctuation_is_not_part_of_words(self, matcher: QueryMatcher) -> None:
+        text = doc('"Iran\'s" (sanctions), oil/price; “deal”—talks… 3.5% rise')
+        assert matcher.document_terms(text).tokens[1:] == (
+            "iran",
+            "sanction",
+            "oil",
+            "price",
+            "deal",
+            "talk",
+            "3.5",
+            "rise",
+        )
+
     def test_abbreviations_and_hyphens(self, matcher: QueryMatcher) -> None:
         assert matches(matcher, "US", doc("The U.S. economy"))
         assert matches(matcher, "known", doc("A well-known case"))
@@ -500,6 +513,11 @@ def test_index_matches_exactly_what_brute_force_matches(
     for subscription_id in removed:
         index.remove(subscription_id)
         subscriptions.pop(subscription_id, None)
+    replaced = sorted(removed)[::2] + list(subscriptions)[:2]
+    for subscription_id in replaced:
+        query = queries[subscription_id % len(queries) - 1]
+        index.add(subscription_id, query)
+        subscriptions[subscription_id] = query
     assert len(index) == len(subscriptions)
     for document in docs:
         terms: DocumentTerms = matcher.document_terms(document)
