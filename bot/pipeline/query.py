@@ -65,6 +65,7 @@ __all__ = [
     "Not",
     "Or",
     "Phrase",
+    "Predicate",
     "Query",
     "QueryMatcher",
     "Source",
@@ -201,7 +202,6 @@ class _Token:
     """1-based character position in the query text."""
     words: tuple[str, ...] = ()
     value: str = ""
-    quoted: bool = False
 
 
 _STARTERS = frozenset({"(", "NOT", "WORDS", "SOURCE"})
@@ -265,36 +265,38 @@ def _lex_run(text: str, start: int, end: int, tokens: list[_Token]) -> int:
             close = text.find('"', end + 1)
             if close < 0:
                 raise QueryError(f"unclosed quote: the quote at position {end + 1} never ends")
-            tokens.append(_source_token(text[end + 1 : close], position, quoted=True))
+            tokens.append(_source_token(text[end + 1 : close], position))
             return close + 1
-        tokens.append(_source_token(text[value_start:end], position, quoted=False))
+        tokens.append(_source_token(text[value_start:end], position))
         return end
-    words = tuple(query_words(run))
-    if not words:
+    if not query_words(run):
         raise QueryError(f"'{run}' at position {position} has no letters or digits to match")
-    if len(words) > MAX_PHRASE_WORDS:
-        raise QueryError(
-            f"phrase too long: at most {MAX_PHRASE_WORDS} words "
-            f"(the one at position {position} has {len(words)})"
-        )
-    tokens.append(_Token("WORDS", position, words=words))
+    tokens.append(_words_token(run, position))
     return end
 
 
 def _phrase_token(content: str, position: int) -> _Token:
-    words = tuple(query_words(content))
-    if not words:
+    if not query_words(content):
         raise QueryError(f"empty phrase at position {position}: put words between the quotes")
+    return _words_token(content, position)
+
+
+def _words_token(content: str, position: int) -> _Token:
+    """A word, or a phrase when ``content`` holds several ("nuclear deal", "well-known")."""
+    words = tuple(query_words(content))
     if len(words) > MAX_PHRASE_WORDS:
         raise QueryError(
             f"phrase too long: at most {MAX_PHRASE_WORDS} words "
             f"(the one at position {position} has {len(words)})"
         )
-    return _Token("WORDS", position, words=words, quoted=True)
+    return _Token("WORDS", position, words=words)
 
 
-def _source_token(raw: str, position: int, *, quoted: bool) -> _Token:
-    value = _normalise_source(raw)
+def _source_token(raw: str, position: int) -> _Token:
+    try:
+        value = _normalise_source(raw)
+    except ValueError as error:
+        raise QueryError(f"source: at position {position} is not a valid address") from error
     if not query_words(value):
         raise QueryError(
             f"source: at position {position} needs a site or source name after it, "
@@ -481,7 +483,7 @@ def parse_query(text: str) -> Query:
 
 
 def _render_word(word: str) -> str:
-    if word.upper() in _KEYWORDS or query_words(word) != [word] or _FIELD.match(word):
+    if word.upper() in _KEYWORDS or query_words(word) != [word]:
         return f'"{word}"'
     return word
 
@@ -619,7 +621,10 @@ class QueryMatcher:
         stems = frozenset(tokens).difference((_BOUNDARY,))
         host = doc.source_host.strip().casefold()
         if "://" in host:
-            host = urlsplit(host).hostname or ""
+            try:
+                host = urlsplit(host).hostname or ""
+            except ValueError:
+                host = ""
         host = host.split(":", 1)[0].strip(".")
         labels = host.split(".") if host else []
         words = self.source_words(doc.source_name)

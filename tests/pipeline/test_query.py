@@ -156,6 +156,7 @@ class TestParseErrors:
             ("title:iran", "unknown field 'title:' at position 1"),
             ("source: iran", "source: at position 1 needs a site or source name"),
             ('source:"..."', "source: at position 1 needs a site or source name"),
+            ("iran source:http://[bbc", "source: at position 6 is not a valid address"),
         ],
     )
     def test_errors_say_what_and_where(self, text: str, message: str) -> None:
