@@ -1,27 +1,27 @@
 """Percolation: find the subscriptions an article matches without testing every one.
 
-Each distinct query is indexed under a set of *anchor* keys (stems, or the ``host:``/``name:``
-keys of :class:`~bot.pipeline.query.DocumentTerms`) chosen so that every article the query
-matches contains at least one of them:
+Every query has *anchor groups*: sets of keys (stems, or the ``host:``/``name:`` keys of
+:class:`~bot.pipeline.query.DocumentTerms`) such that every article the query matches holds
+at least one key of *each* group:
 
-- a word anchors on its stem; a phrase on the stem of its rarest word (every word of a phrase
-  must be present); ``source:X`` on ``host:X`` and ``name:<first word of X>``;
-- ``AND`` anchors on the anchors of one child that has any (the cheapest by estimated
-  frequency), since a match satisfies every child;
-- ``OR`` anchors on the union of its children's anchors, since a match satisfies some child;
-- ``NOT`` contributes none, so an ``AND`` ignores it and an ``OR`` with a purely negative side
-  has no anchors.
+- a word has one group, its stem; a phrase one group per word (all its words are present);
+  ``source:X`` one group, ``{host:X, name:<first word of X>}``;
+- ``AND`` has the groups of all its children, since a match satisfies every child;
+- ``OR`` has one group, the union of one group of each child, since a match satisfies some
+  child, which hits all of that child's groups;
+- ``NOT`` has none, so an ``OR`` with a purely negative side has none either.
 
-By induction over the query, a matching article always contains an anchor of the query, so
-collecting the queries indexed under the article's keys yields a superset of the matches (no
-false negatives); verifying each candidate with the full matcher removes the false positives,
-so :meth:`SubscriptionIndex.match` is exact. A query without anchors would break this, but
-:func:`~bot.pipeline.query.parse_query` rejects exactly those queries (only ``NOT`` terms, or
-an ``OR`` side that is only ``NOT`` terms), and :meth:`SubscriptionIndex.add` refuses them too.
+By induction over the query these hold for every match. A query is indexed under its cheapest
+group (by estimated key frequency), or, when it has two or more groups, under *pairs* of keys
+from its two cheapest groups; an article collects the queries indexed under its keys (for
+pairs: under two of its keys). Every matching query is collected (no false negatives), and
+each collected query is verified with the full matcher unless holding the keys alone decides
+it (a word, a one-word ``source:``, an ``OR`` of those, or an ``AND`` of exactly two of
+those), so :meth:`SubscriptionIndex.match` is exact. A query with no groups would break this,
+but :func:`~bot.pipeline.query.parse_query` rejects exactly those (only ``NOT`` terms, or an
+``OR`` side that is only ``NOT`` terms), and :meth:`SubscriptionIndex.add` refuses them too.
 
-Queries whose anchors alone decide the match (one word, one-word ``source:``, an ``OR`` of
-those) are stored as *sure* and never verified. Identical queries share one entry, so a
-thousand subscriptions to ``ukraine`` cost one lookup.
+Identical queries share one entry, so a thousand subscriptions to ``ukraine`` cost one lookup.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ from bot.pipeline.query import (
 
 __all__ = ["MatchStats", "SubscriptionIndex", "estimated_frequency"]
 
+_Postings = dict[str, set[int]]
+_PairPostings = dict[str, dict[str, set[int]]]
+
 
 def estimated_frequency(key: str) -> float:
     """A rough share of articles containing ``key`` when no real statistics are at hand.
@@ -64,22 +67,23 @@ class MatchStats:
     """How much work :meth:`SubscriptionIndex.match` did for one article."""
 
     sure: int
-    """Distinct queries matched by an anchor alone."""
+    """Subscriptions matched by their index keys alone (no verification needed)."""
     verified: int
     """Distinct candidate queries checked with the full matcher."""
-    matched_queries: int
+    verified_matches: int
+    """Of those, how many matched."""
     matched_subscriptions: int
 
 
-@dataclass(slots=True)
-class _Entry:
-    """One distinct query and the subscriptions that hold it."""
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where one distinct query sits in the index: a sure query files its subscription ids
+    (no verification, no expansion), any other query files its entry id."""
 
-    query: Query
-    anchors: frozenset[str]
-    predicate: Predicate | None
-    """None for a sure query (its anchors decide)."""
-    subscriptions: set[int]
+    first: frozenset[str]
+    second: frozenset[str] | None
+    """None: indexed under single keys of ``first``; else under pairs (first x second)."""
+    sure: bool
 
 
 class SubscriptionIndex:
@@ -87,14 +91,19 @@ class SubscriptionIndex:
     every subscription (see the module docstring for why it is exact)."""
 
     __slots__ = (
-        "_entries",
         "_frequency",
         "_matcher",
         "_maybe",
+        "_maybe_pairs",
         "_next_entry",
-        "_query_ids",
+        "_plans",
+        "_predicates",
+        "_queries",
+        "_query_entries",
+        "_subscription_entries",
         "_subscriptions",
         "_sure",
+        "_sure_pairs",
     )
 
     def __init__(
@@ -104,53 +113,59 @@ class SubscriptionIndex:
         term_frequency: Callable[[str], float] = estimated_frequency,
     ) -> None:
         """``term_frequency`` estimates the share of articles holding a stem or source key;
-        ``AND`` anchors on its rarest child. Real document frequencies make fewer candidates;
-        any function keeps matching exact."""
+        queries are indexed under their rarest keys. Real document frequencies give fewer
+        candidates; any function keeps matching exact."""
         self._matcher = matcher
         self._frequency = term_frequency
-        self._subscriptions: dict[int, int] = {}
-        """subscription id -> entry id"""
-        self._query_ids: dict[Query, int] = {}
-        self._entries: dict[int, _Entry] = {}
-        self._sure: dict[str, set[int]] = {}
-        """anchor key -> ids of sure entries"""
-        self._maybe: dict[str, set[int]] = {}
-        """anchor key -> ids of entries to verify"""
+        self._subscription_entries: dict[int, int] = {}
+        self._query_entries: dict[Query, int] = {}
+        self._queries: dict[int, Query] = {}
+        self._subscriptions: dict[int, set[int]] = {}
+        self._plans: dict[int, _Plan] = {}
+        self._predicates: dict[int, Predicate] = {}
+        self._sure: _Postings = {}
+        self._maybe: _Postings = {}
+        self._sure_pairs: _PairPostings = {}
+        self._maybe_pairs: _PairPostings = {}
         self._next_entry = 0
 
     def __len__(self) -> int:
-        return len(self._subscriptions)
+        return len(self._subscription_entries)
 
     def __contains__(self, subscription_id: object) -> bool:
-        return subscription_id in self._subscriptions
+        return subscription_id in self._subscription_entries
 
     def add(self, subscription_id: int, query: Query) -> None:
         """Index ``query`` for ``subscription_id`` (replacing its previous query)."""
-        if subscription_id in self._subscriptions:
+        if subscription_id in self._subscription_entries:
             self.remove(subscription_id)
-        entry_id = self._query_ids.get(query)
-        if entry_id is None:
-            entry_id = self._new_entry(query)
-        self._entries[entry_id].subscriptions.add(subscription_id)
-        self._subscriptions[subscription_id] = entry_id
+        entry = self._query_entries.get(query)
+        if entry is None:
+            entry = self._new_entry(query)
+        self._subscriptions[entry].add(subscription_id)
+        self._subscription_entries[subscription_id] = entry
+        plan = self._plans[entry]
+        if plan.sure:
+            self._post(plan, subscription_id)
 
     def remove(self, subscription_id: int) -> None:
         """Forget ``subscription_id``; unknown ids are ignored."""
-        entry_id = self._subscriptions.pop(subscription_id, None)
-        if entry_id is None:
+        entry = self._subscription_entries.pop(subscription_id, None)
+        if entry is None:
             return
-        entry = self._entries[entry_id]
-        entry.subscriptions.discard(subscription_id)
-        if entry.subscriptions:
+        plan = self._plans[entry]
+        if plan.sure:
+            self._unpost(plan, subscription_id)
+        subscriptions = self._subscriptions[entry]
+        subscriptions.discard(subscription_id)
+        if subscriptions:
             return
-        del self._entries[entry_id]
-        del self._query_ids[entry.query]
-        postings = self._sure if entry.predicate is None else self._maybe
-        for key in entry.anchors:
-            ids = postings[key]
-            ids.discard(entry_id)
-            if not ids:
-                del postings[key]
+        del self._subscriptions[entry]
+        del self._query_entries[self._queries.pop(entry)]
+        del self._plans[entry]
+        if not plan.sure:
+            del self._predicates[entry]
+            self._unpost(plan, entry)
 
     def match(self, doc_terms: DocumentTerms) -> set[int]:
         """The ids of the subscriptions whose query matches the article."""
@@ -158,77 +173,122 @@ class SubscriptionIndex:
 
     def match_stats(self, doc_terms: DocumentTerms) -> MatchStats:
         """What :meth:`match` does for this article, counted (for benchmarks and tuning)."""
-        subscriptions, sure, verified, matched = self._match(doc_terms)
-        return MatchStats(sure, verified, matched, len(subscriptions))
+        subscriptions, sure, verified, verified_matches = self._match(doc_terms)
+        return MatchStats(sure, verified, verified_matches, len(subscriptions))
 
     def _match(self, doc_terms: DocumentTerms) -> tuple[set[int], int, int, int]:
         sure_postings, maybe_postings = self._sure, self._maybe
-        sure: set[int] = set()
+        sure_pairs, maybe_pairs = self._sure_pairs, self._maybe_pairs
+        keys = set(doc_terms.keys)
+        """An exact set: ``dict_keys & set`` scans the smaller side, ``& frozenset`` does not."""
+        found: set[int] = set()
         candidates: set[int] = set()
-        for keys in (doc_terms.stems, doc_terms.source_keys):
-            for key in keys:
-                ids = sure_postings.get(key)
-                if ids:
-                    sure |= ids
-                ids = maybe_postings.get(key)
-                if ids:
-                    candidates |= ids
-        entries = self._entries
-        matched = list(sure)
-        for entry_id in candidates:
-            predicate = entries[entry_id].predicate
-            if predicate is not None and predicate(doc_terms):
-                matched.append(entry_id)
-        subscriptions: set[int] = set()
-        for entry_id in matched:
-            subscriptions |= entries[entry_id].subscriptions
-        return subscriptions, len(sure), len(candidates), len(matched)
+        for key in keys:
+            ids = sure_postings.get(key)
+            if ids:
+                found |= ids
+            ids = maybe_postings.get(key)
+            if ids:
+                candidates |= ids
+            inner = sure_pairs.get(key)
+            if inner:
+                for second in inner.keys() & keys:
+                    found |= inner[second]
+            inner = maybe_pairs.get(key)
+            if inner:
+                for second in inner.keys() & keys:
+                    candidates |= inner[second]
+        sure = len(found)
+        predicates, subscriptions = self._predicates, self._subscriptions
+        verified = [subscriptions[entry] for entry in candidates if predicates[entry](doc_terms)]
+        found.update(*verified)
+        return found, sure, len(candidates), len(verified)
 
     def _new_entry(self, query: Query) -> int:
-        anchored = self._anchors(query.root)
-        if anchored is None:
+        plan = self._plan(query.root)
+        entry = self._next_entry
+        self._next_entry += 1
+        self._query_entries[query] = entry
+        self._queries[entry] = query
+        self._subscriptions[entry] = set()
+        self._plans[entry] = plan
+        if not plan.sure:
+            self._predicates[entry] = self._matcher.compile(query)
+            self._post(plan, entry)
+        return entry
+
+    def _post(self, plan: _Plan, item: int) -> None:
+        """File ``item`` (a subscription id for sure plans, else an entry id) under ``plan``."""
+        if plan.second is None:
+            postings = self._sure if plan.sure else self._maybe
+            for key in plan.first:
+                postings.setdefault(key, set()).add(item)
+            return
+        pairs = self._sure_pairs if plan.sure else self._maybe_pairs
+        for key in plan.first:
+            inner = pairs.setdefault(key, {})
+            for second in plan.second:
+                inner.setdefault(second, set()).add(item)
+
+    def _unpost(self, plan: _Plan, item: int) -> None:
+        if plan.second is None:
+            postings = self._sure if plan.sure else self._maybe
+            for key in plan.first:
+                _discard(postings, key, item)
+            return
+        pairs = self._sure_pairs if plan.sure else self._maybe_pairs
+        for key in plan.first:
+            inner = pairs[key]
+            for second in plan.second:
+                _discard(inner, second, item)
+            if not inner:
+                del pairs[key]
+
+    def _plan(self, root: Node) -> _Plan:
+        groups = sorted(self._groups(root), key=self._cost)
+        if not groups:
             raise QueryError(
                 "this query can match an article without any of its words; "
                 "it needs a word to look for outside NOT"
             )
-        anchors, _cost = anchored
-        sure = self._is_sure(query.root)
-        entry_id = self._next_entry
-        self._next_entry += 1
-        predicate = None if sure else self._matcher.compile(query)
-        self._entries[entry_id] = _Entry(query, anchors, predicate, set())
-        self._query_ids[query] = entry_id
-        postings = self._sure if sure else self._maybe
-        for key in anchors:
-            postings.setdefault(key, set()).add(entry_id)
-        return entry_id
+        if self._is_sure(root):
+            return _Plan(groups[0], None, sure=True)
+        if len(groups) == 1:
+            return _Plan(groups[0], None, sure=False)
+        sure_pair = (
+            isinstance(root, And)
+            and len(root.children) == 2
+            and all(self._is_sure(child) for child in root.children)
+        )
+        return _Plan(groups[0], groups[1], sure=sure_pair)
 
-    def _anchors(self, node: Node) -> tuple[frozenset[str], float] | None:
-        """Keys at least one of which every matching article holds, and their estimated cost;
-        None when a match need not hold any key."""
+    def _cost(self, group: frozenset[str]) -> float:
+        return sum(self._frequency(key) for key in group)
+
+    def _groups(self, node: Node) -> list[frozenset[str]]:
+        """Key sets every match holds a key of (see the module docstring)."""
         matcher = self._matcher
         if isinstance(node, Term):
-            stem = matcher.stem(node.word)
-            return frozenset({stem}), self._frequency(stem)
+            return [frozenset({matcher.stem(node.word)})]
         if isinstance(node, Phrase):
-            rarest = min((matcher.stem(word) for word in node.words), key=self._frequency)
-            return frozenset({rarest}), self._frequency(rarest)
+            return [frozenset({matcher.stem(word)}) for word in node.words]
         if isinstance(node, Source):
-            keys = {host_key(node.value), name_key(matcher.source_words(node.value)[0])}
-            return frozenset(keys), sum(self._frequency(key) for key in keys)
+            first_word = matcher.source_words(node.value)[0]
+            return [frozenset({host_key(node.value), name_key(first_word)})]
         if isinstance(node, Not):
-            return None
-        children = [self._anchors(child) for child in node.children]
+            return []
         if isinstance(node, And):
-            usable = [child for child in children if child is not None]
-            return min(usable, key=lambda anchored: anchored[1]) if usable else None
-        if any(child is None for child in children):
-            return None
-        keys = frozenset().union(*(child[0] for child in children if child is not None))
-        return keys, sum(child[1] for child in children if child is not None)
+            return [group for child in node.children for group in self._groups(child)]
+        cheapest = []
+        for child in node.children:
+            groups = self._groups(child)
+            if not groups:
+                return []
+            cheapest.append(min(groups, key=self._cost))
+        return [frozenset().union(*cheapest)]
 
     def _is_sure(self, node: Node) -> bool:
-        """True when holding any anchor key is the same as matching."""
+        """True when holding any key of the node's one group is the same as matching it."""
         if isinstance(node, Term):
             return True
         if isinstance(node, Source):
@@ -236,3 +296,10 @@ class SubscriptionIndex:
         if isinstance(node, Or):
             return all(self._is_sure(child) for child in node.children)
         return False
+
+
+def _discard(postings: _Postings, key: str, entry: int) -> None:
+    entries = postings[key]
+    entries.discard(entry)
+    if not entries:
+        del postings[key]

@@ -45,6 +45,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from urllib.parse import urlsplit
 
 from nltk.stem.snowball import SnowballStemmer
@@ -64,6 +65,7 @@ __all__ = [
     "Not",
     "Or",
     "Phrase",
+    "Predicate",
     "Query",
     "QueryMatcher",
     "Source",
@@ -200,7 +202,6 @@ class _Token:
     """1-based character position in the query text."""
     words: tuple[str, ...] = ()
     value: str = ""
-    quoted: bool = False
 
 
 _STARTERS = frozenset({"(", "NOT", "WORDS", "SOURCE"})
@@ -264,36 +265,38 @@ def _lex_run(text: str, start: int, end: int, tokens: list[_Token]) -> int:
             close = text.find('"', end + 1)
             if close < 0:
                 raise QueryError(f"unclosed quote: the quote at position {end + 1} never ends")
-            tokens.append(_source_token(text[end + 1 : close], position, quoted=True))
+            tokens.append(_source_token(text[end + 1 : close], position))
             return close + 1
-        tokens.append(_source_token(text[value_start:end], position, quoted=False))
+        tokens.append(_source_token(text[value_start:end], position))
         return end
-    words = tuple(query_words(run))
-    if not words:
+    if not query_words(run):
         raise QueryError(f"'{run}' at position {position} has no letters or digits to match")
-    if len(words) > MAX_PHRASE_WORDS:
-        raise QueryError(
-            f"phrase too long: at most {MAX_PHRASE_WORDS} words "
-            f"(the one at position {position} has {len(words)})"
-        )
-    tokens.append(_Token("WORDS", position, words=words))
+    tokens.append(_words_token(run, position))
     return end
 
 
 def _phrase_token(content: str, position: int) -> _Token:
-    words = tuple(query_words(content))
-    if not words:
+    if not query_words(content):
         raise QueryError(f"empty phrase at position {position}: put words between the quotes")
+    return _words_token(content, position)
+
+
+def _words_token(content: str, position: int) -> _Token:
+    """A word, or a phrase when ``content`` holds several ("nuclear deal", "well-known")."""
+    words = tuple(query_words(content))
     if len(words) > MAX_PHRASE_WORDS:
         raise QueryError(
             f"phrase too long: at most {MAX_PHRASE_WORDS} words "
             f"(the one at position {position} has {len(words)})"
         )
-    return _Token("WORDS", position, words=words, quoted=True)
+    return _Token("WORDS", position, words=words)
 
 
-def _source_token(raw: str, position: int, *, quoted: bool) -> _Token:
-    value = _normalise_source(raw)
+def _source_token(raw: str, position: int) -> _Token:
+    try:
+        value = _normalise_source(raw)
+    except ValueError as error:
+        raise QueryError(f"source: at position {position} is not a valid address") from error
     if not query_words(value):
         raise QueryError(
             f"source: at position {position} needs a site or source name after it, "
@@ -480,7 +483,7 @@ def parse_query(text: str) -> Query:
 
 
 def _render_word(word: str) -> str:
-    if word.upper() in _KEYWORDS or query_words(word) != [word] or _FIELD.match(word):
+    if word.upper() in _KEYWORDS or query_words(word) != [word]:
         return f'"{word}"'
     return word
 
@@ -538,12 +541,9 @@ class DocumentTerms:
     """``host:<h>`` for the host and each parent domain, ``name:<w>`` for each name word."""
     source_words: tuple[str, ...]
     """The words of the source's name, for ``source:"two words"``."""
-
-    @property
-    def keys(self) -> frozenset[str]:
-        """Stems and source keys: what a :class:`~bot.pipeline.percolate.SubscriptionIndex`
-        looks up."""
-        return self.stems | self.source_keys
+    keys: frozenset[str]
+    """Stems and source keys together: what a
+    :class:`~bot.pipeline.percolate.SubscriptionIndex` looks up."""
 
 
 Predicate = Callable[[DocumentTerms], bool]
@@ -575,28 +575,34 @@ def _has_run(sequence: tuple[str, ...], run: tuple[str, ...]) -> bool:
 class QueryMatcher:
     """Stems words (cached per instance) and decides whether an article matches a query."""
 
-    __slots__ = ("_compile_cached", "_stem_token")
+    __slots__ = ("_compile_cached", "_stem_chunk")
 
     def __init__(self, *, cache_size: int = 65536) -> None:
+        """``cache_size`` bounds the per-instance cache of stemmed text chunks."""
         stemmer = SnowballStemmer("english")
 
-        def stem_token(token: str) -> tuple[str, ...]:
-            return tuple(stemmer.stem(_fold(part)) for part in _token_parts(token))
+        def stem_chunk(chunk: str) -> tuple[str, ...]:
+            """The stems of one whitespace-free chunk of text ("Iran's," -> ("iran",))."""
+            return tuple(
+                stemmer.stem(_fold(part))
+                for token in split_words(chunk)
+                for part in _token_parts(token)
+            )
 
-        self._stem_token = lru_cache(maxsize=cache_size)(stem_token)
+        self._stem_chunk = lru_cache(maxsize=cache_size)(stem_chunk)
         self._compile_cached = lru_cache(maxsize=4096)(self._compile_query)
 
     def stem(self, word: str) -> str:
         """The stem that stands for ``word`` (one word as :func:`query_words` yields it)."""
-        return "".join(self._stem_token(word)) if word else word
+        return "".join(self._stem_chunk(word))
 
     def stems(self, text: str) -> list[str]:
-        """The stems of ``text`` in order."""
-        stem_token = self._stem_token
-        stems: list[str] = []
-        for token in split_words(text):
-            stems.extend(stem_token(token))
-        return stems
+        """The stems of ``text`` in order.
+
+        Words never span whitespace, so the text is split on it first and each chunk is
+        stemmed through the cache: a regular expression runs once per distinct chunk.
+        """
+        return list(chain.from_iterable(map(self._stem_chunk, text.split())))
 
     def source_words(self, text: str) -> tuple[str, ...]:
         """The words of a source name or ``source:`` value, folded but not stemmed."""
@@ -604,18 +610,28 @@ class QueryMatcher:
 
     def document_terms(self, doc: MatchDocument) -> DocumentTerms:
         """Reduce an article for matching (call once per article)."""
-        tokens = (*self.stems(doc.title), _BOUNDARY, *self.stems(doc.text))
-        stems = frozenset(tokens)
-        stems = stems - {_BOUNDARY}
+        stem_chunk = self._stem_chunk
+        tokens = tuple(
+            chain(
+                chain.from_iterable(map(stem_chunk, doc.title.split())),
+                (_BOUNDARY,),
+                chain.from_iterable(map(stem_chunk, doc.text.split())),
+            )
+        )
+        stems = frozenset(tokens).difference((_BOUNDARY,))
         host = doc.source_host.strip().casefold()
         if "://" in host:
-            host = urlsplit(host).hostname or ""
+            try:
+                host = urlsplit(host).hostname or ""
+            except ValueError:
+                host = ""
         host = host.split(":", 1)[0].strip(".")
         labels = host.split(".") if host else []
         words = self.source_words(doc.source_name)
         keys = {host_key(".".join(labels[i:])) for i in range(len(labels))}
         keys.update(name_key(word) for word in words)
-        return DocumentTerms(stems, tokens, frozenset(keys), words)
+        source_keys = frozenset(keys)
+        return DocumentTerms(stems, tokens, source_keys, words, stems | source_keys)
 
     def matches(self, query: Query, terms: DocumentTerms) -> bool:
         """True when the article ``terms`` came from matches ``query``."""
@@ -678,6 +694,16 @@ class QueryMatcher:
             and not (isinstance(child, Not) and isinstance(child.child, Term))
         )
 
+        if not others:
+            if not forbidden:
+                return lambda terms: required <= terms.stems
+            return lambda terms: required <= terms.stems and forbidden.isdisjoint(terms.stems)
+        if len(others) == 1:
+            (other,) = others
+            return lambda terms: (
+                required <= terms.stems and forbidden.isdisjoint(terms.stems) and other(terms)
+            )
+
         def conjunction(terms: DocumentTerms) -> bool:
             stems = terms.stems
             if not (required <= stems and forbidden.isdisjoint(stems)):
@@ -693,6 +719,9 @@ class QueryMatcher:
         others = tuple(
             self._compile_node(child) for child in node.children if not isinstance(child, Term)
         )
+
+        if not others:
+            return lambda terms: not any_of.isdisjoint(terms.stems)
 
         def disjunction(terms: DocumentTerms) -> bool:
             if not any_of.isdisjoint(terms.stems):

@@ -156,6 +156,7 @@ class TestParseErrors:
             ("title:iran", "unknown field 'title:' at position 1"),
             ("source: iran", "source: at position 1 needs a site or source name"),
             ('source:"..."', "source: at position 1 needs a site or source name"),
+            ("iran source:http://[bbc", "source: at position 6 is not a valid address"),
         ],
     )
     def test_errors_say_what_and_where(self, text: str, message: str) -> None:
@@ -227,6 +228,19 @@ class TestStemming:
     def test_case_and_accents_are_ignored(self, matcher: QueryMatcher) -> None:
         assert matches(matcher, '"sao paulo"', doc("Floods in São Paulo"))
         assert matches(matcher, "SÃO", doc("Floods in sao paulo"))
+
+    def test_punctuation_is_not_part_of_words(self, matcher: QueryMatcher) -> None:
+        text = doc('"Iran\'s" (sanctions), oil/price; “deal”—talks… 3.5% rise')
+        assert matcher.document_terms(text).tokens[1:] == (
+            "iran",
+            "sanction",
+            "oil",
+            "price",
+            "deal",
+            "talk",
+            "3.5",
+            "rise",
+        )
 
     def test_abbreviations_and_hyphens(self, matcher: QueryMatcher) -> None:
         assert matches(matcher, "US", doc("The U.S. economy"))
@@ -351,11 +365,12 @@ class TestSubscriptionIndex:
         index = SubscriptionIndex(matcher)
         index.add(1, parse_query("iran"))
         index.add(2, parse_query("iran"))
-        index.add(3, parse_query("iran oil"))
+        index.add(3, parse_query("iran -football"))
         index.add(4, parse_query("iran OR iraq"))
+        index.add(5, parse_query("iran oil"))
         stats = index.match_stats(matcher.document_terms(doc("Iran")))
-        assert (stats.sure, stats.verified, stats.matched_queries) == (2, 1, 2)
-        assert stats.matched_subscriptions == 3
+        assert (stats.sure, stats.verified, stats.verified_matches) == (3, 1, 1)
+        assert stats.matched_subscriptions == 4
 
 
 # --------------------------------------------------------------------------------------------
@@ -499,6 +514,11 @@ def test_index_matches_exactly_what_brute_force_matches(
     for subscription_id in removed:
         index.remove(subscription_id)
         subscriptions.pop(subscription_id, None)
+    replaced = sorted(removed)[::2] + list(subscriptions)[:2]
+    for subscription_id in replaced:
+        query = queries[subscription_id % len(queries) - 1]
+        index.add(subscription_id, query)
+        subscriptions[subscription_id] = query
     assert len(index) == len(subscriptions)
     for document in docs:
         terms: DocumentTerms = matcher.document_terms(document)
