@@ -1,0 +1,1 @@
+"""The pipeline: pure, synchronous steps from fetched bytes to stories. Imports only bot.core."""
