@@ -228,8 +228,11 @@ def _sensitivity(documents: list[ClusterDocument], gold: Mapping[str, str]) -> N
     thresholds = (0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.24)
     print("\nsensitivity: pairwise F1 / B-cubed F1 by window rule (rows) and threshold (columns);")
     print("'ceiling' = pairwise F1 of perfect similarity under the same window rule\n")
-    print("| window (one article, developing) | ceiling | "
-          + " | ".join(f"t={t:.2f}" for t in thresholds) + " |")
+    print(
+        "| window (one article, developing) | ceiling | "
+        + " | ".join(f"t={t:.2f}" for t in thresholds)
+        + " |"
+    )
     print("|---|---|" + "---|" * len(thresholds))
     for name, window, max_window in WINDOW_RULES:
         cells = []
@@ -241,8 +244,10 @@ def _sensitivity(documents: list[ClusterDocument], gold: Mapping[str, str]) -> N
         print(f"| {name} | {best_possible:.2f} | " + " | ".join(cells) + " |")
 
     penalties = (0.0, 0.01, 0.02, 0.03, 0.04)
-    print("\nsensitivity: pairwise F1 / B-cubed F1 by gap penalty (rows) and threshold, "
-          "default windows\n")
+    print(
+        "\nsensitivity: pairwise F1 / B-cubed F1 by gap penalty (rows) and threshold, "
+        "default windows\n"
+    )
     print("| gap penalty | " + " | ".join(f"t={t:.2f}" for t in thresholds) + " |")
     print("|---|" + "---|" * len(thresholds))
     for penalty in penalties:
@@ -254,57 +259,72 @@ def _sensitivity(documents: list[ClusterDocument], gold: Mapping[str, str]) -> N
         print(f"| {penalty:.2f} | " + " | ".join(cells) + " |")
 
 
-def _synthetic(count: int, span: timedelta, seed: int = 7) -> list[ClusterDocument]:
-    """``count`` made-up articles over ``span``: events of 1-20 articles, Zipfian filler words."""
+def _synthetic(
+    count: int, span: timedelta, seed: int = 7
+) -> tuple[list[ClusterDocument], dict[str, str]]:
+    """``count`` made-up articles over ``span``: events of 1-20 articles sharing a few names and
+    topic words, the rest Zipfian filler words; and the event of each document id."""
     rng = random.Random(seed)
     vocabulary = [f"w{i}x" for i in range(60_000)]
     weights = [1.0 / (rank + 1) for rank in range(len(vocabulary))]
     filler = rng.choices(vocabulary, weights=weights, k=count * 60)
     start = datetime(2024, 1, 1, tzinfo=UTC)
     drafts: list[tuple[str, str, str]] = []
+    gold: dict[str, str] = {}
     event = 0
     while len(drafts) < count:
         event += 1
-        keywords = [f"Ev{event}k{i}" for i in range(8)]
+        names = [f"Ev{event}n{i}" for i in range(4)]  # capitalised mid-sentence: names
+        topic = [f"ev{event}t{i}" for i in range(6)]
         size = min(rng.choice((1, 1, 1, 2, 3, 5, 8, 20)), count - len(drafts))
         for _ in range(size):
             offset = len(drafts) * 60
-            words = rng.sample(keywords, 5) + filler[offset : offset + 60]
+            words = rng.sample(names, 3) + rng.sample(topic, 4) + filler[offset : offset + 60]
             rng.shuffle(words)
-            title = " ".join(rng.sample(keywords, 3) + words[:4])
+            title = " ".join(rng.sample(names, 2) + rng.sample(topic, 2) + words[:3])
+            gold[f"s{len(drafts)}"] = str(event)
             drafts.append((f"s{len(drafts)}", title, " ".join(words) + "."))
     rng.shuffle(drafts)
     step = span / count
-    return [
+    documents = [
         ClusterDocument(doc_id, title, text, start + step * i, f"feed{i % 40}.example")
         for i, (doc_id, title, text) in enumerate(drafts)
     ]
+    return documents, gold
 
 
 def _scale(count: int) -> None:
     span = 3 * DAY
-    documents = _synthetic(count, span)
+    documents, gold = _synthetic(count, span)
     clusterer = StoryClusterer()
+    predicted: dict[str, str] = {}
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     latencies: list[float] = []
     started, cpu = time.perf_counter(), time.process_time()
     for i, doc in enumerate(documents):
         began = time.perf_counter()
-        clusterer.add(doc)
+        predicted[doc.id] = clusterer.add(doc)
         latencies.append(time.perf_counter() - began)
         if i % 1000 == 999:
             clusterer.prune(doc.published)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     quantiles = statistics.quantiles(latencies, n=100)
-    print(f"\nsynthetic scale run: {count:,} made-up documents (~65 words) over {span.days} days, "
-          f"in time order, prune every 1,000")
-    print("| docs | stories held at end | CPU ms/doc | wall docs/s | p50 ms | p99 ms | max ms "
-          "| max RSS growth MB |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(f"| {count:,} | {len(clusterer):,} | {cpu / count * 1e3:.3f} | {count / wall:,.0f} "
-          f"| {quantiles[49] * 1e3:.2f} | {quantiles[98] * 1e3:.2f} | {max(latencies) * 1e3:.1f} "
-          f"| {grown:.0f} |")
+    result = score(gold, predicted)
+    print(
+        f"\nsynthetic scale run: {count:,} made-up documents (~65 words) over {span.days} days, "
+        f"in time order, prune every 1,000"
+    )
+    print(
+        "| docs | events | stories held at end | pair F1 | CPU ms/doc | wall docs/s | p50 ms "
+        "| p99 ms | max ms | max RSS growth MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {count:,} | {len(set(gold.values())):,} | {len(clusterer):,} | {result.pair_f1:.3f} "
+        f"| {cpu / count * 1e3:.3f} | {count / wall:,.0f} | {quantiles[49] * 1e3:.2f} "
+        f"| {quantiles[98] * 1e3:.2f} | {max(latencies) * 1e3:.1f} | {grown:.0f} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,8 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         print("no gold data found; pass --data")
     else:
         documents, gold = load_gold(data)
-        print(f"data: {data} ({len(documents)} articles, {len(set(gold.values()))} events), "
-              f"streamed in date order")
+        print(
+            f"data: {data} ({len(documents)} articles, {len(set(gold.values()))} events), "
+            f"streamed in date order"
+        )
         _quality(documents, gold)
         _sensitivity(documents, gold)
     if args.scale:

@@ -46,6 +46,7 @@ _MID_SENTENCE_CAPITAL = re.compile(
     r"(?:(?<=[^\W_]\s)|(?<=[^\W_],\s))([A-ZÀ-ÖØ-Þ][^\W_]*(?:['’][^\W_]+)*)"
 )
 _MIN_SHINGLE_WORDS = 8
+_MAX_REMEMBERED_WORDS = 100_000
 _SEED = 20180101
 
 _STOPWORD_TEXT = """
@@ -145,7 +146,7 @@ class StoryClusterer:
         candidates: int = 8,
         recent_signatures: int = 8,
         max_stories: int = 200_000,
-        idf_horizon: int = 500_000,
+        idf_horizon: int = 200_000,
     ) -> None:
         """Configure the clusterer; see the module docstring for what each knob does.
 
@@ -242,7 +243,7 @@ class StoryClusterer:
         if self._doc_count > self._idf_horizon:
             self._doc_count //= 2
             self._doc_freq = Counter({t: n // 2 for t, n in self._doc_freq.items() if n > 1})
-        if len(self._words) > 4 * self._idf_horizon:
+        if len(self._words) > _MAX_REMEMBERED_WORDS:
             self._words.clear()
 
     def __len__(self) -> int:
@@ -333,9 +334,14 @@ class StoryClusterer:
         self._accumulate(partial, features.names, self._name_postings)
         self._accumulate(partial, features.topic, self._topic_postings)
         ranked = heapq.nlargest(self._candidates, partial.items(), key=_weight)
+        # Both cosines must be about the threshold for the harmonic mean to reach it; a story
+        # whose partial dot products over the query terms sum to less than half of it is skipped.
+        floor = self._threshold / 2
         best: _Story | None = None
         best_margin = 0.0
-        for story_id, _ in ranked:
+        for story_id, partial_score in ranked:
+            if partial_score < floor:
+                break
             story = self._stories[story_id]
             gap = _gap(story, when)
             if gap > self._open_for(story):
