@@ -1,0 +1,353 @@
+"""Story clustering on the gold dev set: quality, speed, and sensitivity to the knobs.
+
+    python bench/clustering.py [--data ../shared/data/clusters/dev.jsonl] [--scale 50000]
+
+Streams the articles in date order through :class:`StoryClusterer` (no peeking ahead) and
+prints pairwise and B-cubed precision/recall/F1, throughput, sensitivity tables over threshold,
+windows and gap penalty (with the best pairwise F1 any clusterer could reach under each window
+rule), and a synthetic scale run of ``--scale`` made-up documents over three days for the
+per-document cost when the window is full.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import re
+import resource
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.pipeline.cluster import ClusterDocument, StoryClusterer
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_CANDIDATES = (
+    REPO.parent / "shared" / "data" / "clusters" / "dev.jsonl",
+    Path("/work/shared/data/clusters/dev.jsonl"),
+)
+DAY = timedelta(days=1)
+UNLIMITED = timedelta(days=36500)
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Pairwise and B-cubed precision, recall and F1."""
+
+    pair_precision: float
+    pair_recall: float
+    pair_f1: float
+    bcubed_precision: float
+    bcubed_recall: float
+    bcubed_f1: float
+
+
+def load_gold(path: Path) -> tuple[list[ClusterDocument], dict[str, str]]:
+    """Documents in (date, id) order and the gold event of each document id."""
+    documents: list[ClusterDocument] = []
+    gold: dict[str, str] = {}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            published = datetime.fromisoformat(row["date"])
+            if published.tzinfo is None:
+                published = published.replace(tzinfo=UTC)
+            documents.append(
+                ClusterDocument(row["id"], row["title"], row["text"], published, "dev")
+            )
+            gold[row["id"]] = row["cluster"]
+    documents.sort(key=lambda doc: (doc.published, doc.id))
+    return documents, gold
+
+
+def cluster_stream(documents: Iterable[ClusterDocument], **options: object) -> dict[str, str]:
+    """Story id of every document, adding them one by one in the given order."""
+    clusterer = StoryClusterer(**options)  # type: ignore[arg-type]
+    return {doc.id: clusterer.add(doc) for doc in documents}
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+def score(gold: Mapping[str, str], predicted: Mapping[str, str]) -> Scores:
+    """Pairwise scores over all pairs of items, B-cubed scores averaged over items.
+
+    Items missing from ``predicted`` count as singletons.
+    """
+    labels = {item: predicted.get(item, f"singleton:{item}") for item in gold}
+    gold_sizes = Counter(gold.values())
+    predicted_sizes = Counter(labels.values())
+    overlaps = Counter((gold[item], labels[item]) for item in gold)
+    true_pairs = sum(_pairs(n) for n in overlaps.values())
+    predicted_pairs = sum(_pairs(n) for n in predicted_sizes.values())
+    gold_pairs = sum(_pairs(n) for n in gold_sizes.values())
+    pair_p = true_pairs / predicted_pairs if predicted_pairs else 1.0
+    pair_r = true_pairs / gold_pairs if gold_pairs else 1.0
+    b3_p = sum(overlaps[(gold[i], labels[i])] / predicted_sizes[labels[i]] for i in gold)
+    b3_r = sum(overlaps[(gold[i], labels[i])] / gold_sizes[gold[i]] for i in gold)
+    b3_p, b3_r = b3_p / len(gold), b3_r / len(gold)
+    return Scores(pair_p, pair_r, _f1(pair_p, pair_r), b3_p, b3_r, _f1(b3_p, b3_r))
+
+
+def ceiling(
+    documents: list[ClusterDocument],
+    gold: Mapping[str, str],
+    window: timedelta,
+    max_window: timedelta,
+) -> Scores:
+    """Scores of a clusterer with perfect similarity under StoryClusterer's window rule.
+
+    Each article joins its gold event's current story if that story is still open (``window``
+    after its last article for one article, ``max_window`` for two or more), else starts one.
+    """
+    open_story: dict[str, tuple[str, datetime, int]] = {}
+    predicted: dict[str, str] = {}
+    for doc in documents:
+        event = gold[doc.id]
+        story = open_story.get(event)
+        if story is not None:
+            story_id, last, size = story
+            if doc.published - last > (window if size < 2 else max_window):
+                story = None
+        if story is None:
+            story_id, last, size = doc.id, doc.published, 0
+        else:
+            story_id, last, size = story
+        open_story[event] = (story_id, max(last, doc.published), size + 1)
+        predicted[doc.id] = story_id
+    return score(gold, predicted)
+
+
+def readme_baseline(
+    documents: list[ClusterDocument], threshold: float = 0.10, window: timedelta = 3 * DAY
+) -> dict[str, str]:
+    """The dataset README's baseline as we read it: streaming TF-IDF of title + first 500
+    characters, cosine with story centroids >= ``threshold``, stories open ``window`` after
+    their last article. A scan of all stories; for comparison only."""
+    token = re.compile(r"[a-z0-9]+")
+    doc_freq: Counter[str] = Counter()
+    stories: list[tuple[str, Counter[str], list[datetime]]] = []
+    predicted: dict[str, str] = {}
+    for count, doc in enumerate(documents, start=1):
+        terms = Counter(token.findall(f"{doc.title} {doc.text[:500]}".lower()))
+        doc_freq.update(terms.keys())
+        vector = {t: n * math.log((count + 1) / (doc_freq[t] + 1)) for t, n in terms.items()}
+        norm = math.sqrt(sum(w * w for w in vector.values())) or 1.0
+        vector = {t: w / norm for t, w in vector.items()}
+        best, best_cosine = None, threshold
+        for story in stories:
+            _, centroid, last = story
+            if doc.published - last[0] > window:
+                continue
+            length = math.sqrt(sum(w * w for w in centroid.values())) or 1.0
+            cosine = sum(w * centroid.get(t, 0.0) for t, w in vector.items()) / length
+            if cosine >= best_cosine:
+                best, best_cosine = story, cosine
+        if best is None:
+            best = (doc.id, Counter(), [doc.published])
+            stories.append(best)
+        best[1].update(vector)
+        best[2][0] = max(best[2][0], doc.published)
+        predicted[doc.id] = best[0]
+    return predicted
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}; {os.cpu_count()} logical cores; Python {platform.python_version()}"
+
+
+def _row(name: str, result: Scores) -> str:
+    return (
+        f"| {name} | {result.pair_precision:.3f} | {result.pair_recall:.3f} | "
+        f"{result.pair_f1:.3f} | {result.bcubed_precision:.3f} | {result.bcubed_recall:.3f} | "
+        f"{result.bcubed_f1:.3f} |"
+    )
+
+
+def _quality(documents: list[ClusterDocument], gold: Mapping[str, str]) -> None:
+    print("\n| clustering | pair P | pair R | pair F1 | B3 P | B3 R | B3 F1 |")
+    print("|---|---|---|---|---|---|---|")
+    print(_row("every article alone", score(gold, {})))
+    print(_row("README baseline as re-implemented here", score(gold, readme_baseline(documents))))
+    print(_row("**StoryClusterer, defaults**", score(gold, cluster_stream(documents))))
+    best_possible = ceiling(documents, gold, 3 * DAY, 365 * DAY)
+    print(_row("perfect similarity, default windows (ceiling)", best_possible))
+
+    for attempt in range(3):
+        clusterer = StoryClusterer()
+        started, cpu = time.perf_counter(), time.process_time()
+        for doc in documents:
+            clusterer.add(doc)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if attempt == 2:
+            print(
+                f"\nthroughput on the dev set (full texts, cold vocabulary, 3rd run): "
+                f"{len(documents) / wall:,.0f} docs/s wall, {cpu / len(documents) * 1e3:.2f} ms "
+                f"CPU per document"
+            )
+
+
+WINDOW_RULES = (
+    ("3 d fixed", 3 * DAY, 3 * DAY),
+    ("7 d fixed", 7 * DAY, 7 * DAY),
+    ("30 d fixed", 30 * DAY, 30 * DAY),
+    ("3 d, developing 30 d", 3 * DAY, 30 * DAY),
+    ("3 d, developing 90 d", 3 * DAY, 90 * DAY),
+    ("**3 d, developing 365 d** (default)", 3 * DAY, 365 * DAY),
+    ("7 d, developing 365 d", 7 * DAY, 365 * DAY),
+    ("3 d, developing 730 d", 3 * DAY, 730 * DAY),
+    ("unlimited", UNLIMITED, UNLIMITED),
+)
+
+
+def _sensitivity(documents: list[ClusterDocument], gold: Mapping[str, str]) -> None:
+    thresholds = (0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.24)
+    print("\nsensitivity: pairwise F1 / B-cubed F1 by window rule (rows) and threshold (columns);")
+    print("'ceiling' = pairwise F1 of perfect similarity under the same window rule\n")
+    print(
+        "| window (one article, developing) | ceiling | "
+        + " | ".join(f"t={t:.2f}" for t in thresholds)
+        + " |"
+    )
+    print("|---|---|" + "---|" * len(thresholds))
+    for name, window, max_window in WINDOW_RULES:
+        cells = []
+        for threshold in thresholds:
+            options = {"window": window, "max_window": max_window, "threshold": threshold}
+            result = score(gold, cluster_stream(documents, **options))
+            cells.append(f"{result.pair_f1:.2f} / {result.bcubed_f1:.2f}")
+        best_possible = ceiling(documents, gold, window, max_window).pair_f1
+        print(f"| {name} | {best_possible:.2f} | " + " | ".join(cells) + " |")
+
+    penalties = (0.0, 0.01, 0.02, 0.03, 0.04)
+    print(
+        "\nsensitivity: pairwise F1 / B-cubed F1 by gap penalty (rows) and threshold, "
+        "default windows\n"
+    )
+    print("| gap penalty | " + " | ".join(f"t={t:.2f}" for t in thresholds) + " |")
+    print("|---|" + "---|" * len(thresholds))
+    for penalty in penalties:
+        cells = []
+        for threshold in thresholds:
+            options = {"threshold": threshold, "gap_penalty": penalty}
+            result = score(gold, cluster_stream(documents, **options))
+            cells.append(f"{result.pair_f1:.2f} / {result.bcubed_f1:.2f}")
+        print(f"| {penalty:.2f} | " + " | ".join(cells) + " |")
+
+
+def _synthetic(
+    count: int, span: timedelta, seed: int = 7
+) -> tuple[list[ClusterDocument], dict[str, str]]:
+    """``count`` made-up articles over ``span``: events of 1-20 articles sharing a few names and
+    topic words, the rest Zipfian filler words; and the event of each document id."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}x" for i in range(60_000)]
+    weights = [1.0 / (rank + 1) for rank in range(len(vocabulary))]
+    filler = rng.choices(vocabulary, weights=weights, k=count * 60)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    drafts: list[tuple[str, str, str]] = []
+    gold: dict[str, str] = {}
+    event = 0
+    while len(drafts) < count:
+        event += 1
+        names = [f"Ev{event}n{i}" for i in range(4)]  # capitalised mid-sentence: names
+        topic = [f"ev{event}t{i}" for i in range(6)]
+        size = min(rng.choice((1, 1, 1, 2, 3, 5, 8, 20)), count - len(drafts))
+        for _ in range(size):
+            offset = len(drafts) * 60
+            words = rng.sample(names, 3) + rng.sample(topic, 4) + filler[offset : offset + 60]
+            rng.shuffle(words)
+            title = " ".join(rng.sample(names, 2) + rng.sample(topic, 2) + words[:3])
+            gold[f"s{len(drafts)}"] = str(event)
+            drafts.append((f"s{len(drafts)}", title, " ".join(words) + "."))
+    rng.shuffle(drafts)
+    step = span / count
+    documents = [
+        ClusterDocument(doc_id, title, text, start + step * i, f"feed{i % 40}.example")
+        for i, (doc_id, title, text) in enumerate(drafts)
+    ]
+    return documents, gold
+
+
+def _scale(count: int) -> None:
+    span = 3 * DAY
+    documents, gold = _synthetic(count, span)
+    clusterer = StoryClusterer()
+    predicted: dict[str, str] = {}
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    latencies: list[float] = []
+    started, cpu = time.perf_counter(), time.process_time()
+    for i, doc in enumerate(documents):
+        began = time.perf_counter()
+        predicted[doc.id] = clusterer.add(doc)
+        latencies.append(time.perf_counter() - began)
+        if i % 1000 == 999:
+            clusterer.prune(doc.published)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    quantiles = statistics.quantiles(latencies, n=100)
+    result = score(gold, predicted)
+    print(
+        f"\nsynthetic scale run: {count:,} made-up documents (~65 words) over {span.days} days, "
+        f"in time order, prune every 1,000"
+    )
+    print(
+        "| docs | events | stories held at end | pair F1 | CPU ms/doc | wall docs/s | p50 ms "
+        "| p99 ms | max ms | max RSS growth MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {count:,} | {len(set(gold.values())):,} | {len(clusterer):,} | {result.pair_f1:.3f} "
+        f"| {cpu / count * 1e3:.3f} | {count / wall:,.0f} | {quantiles[49] * 1e3:.2f} "
+        f"| {quantiles[98] * 1e3:.2f} | {max(latencies) * 1e3:.1f} | {grown:.0f} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None, help="gold JSONL (id,date,title,...)")
+    parser.add_argument("--scale", type=int, default=50_000, help="synthetic docs; 0 to skip")
+    args = parser.parse_args(argv)
+    data = args.data or next((p for p in DATA_CANDIDATES if p.exists()), None)
+    print(f"machine: {_machine()}")
+    if data is None or not data.exists():
+        print("no gold data found; pass --data")
+    else:
+        documents, gold = load_gold(data)
+        print(
+            f"data: {data} ({len(documents)} articles, {len(set(gold.values()))} events), "
+            f"streamed in date order"
+        )
+        _quality(documents, gold)
+        _sensitivity(documents, gold)
+    if args.scale:
+        _scale(args.scale)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,490 @@
+"""Streaming story clustering: articles about the same event, from any source, become one story.
+
+Documents arrive in time order; each joins an open story or starts a new one, and nothing looks
+ahead. Two signals decide:
+
+* **Near-duplicates** (a wire story republished with a new headline or small edits): MinHash over
+  the word 3-shingles of the lead (the first ``lead_chars`` characters), banded for LSH. A
+  document whose estimated Jaccard similarity with a recent member of an active story reaches
+  ``duplicate_jaccard`` joins that story outright.
+* **Same event**: the title (counted ``title_weight`` times) and the lead become a TF-IDF vector,
+  with IDF learned online from every document seen so far. The vector is split in two parts:
+  *names* (words capitalised inside a sentence: people, places, organisations) and *topic* (all
+  other words). An event is who and where as much as what, so the score against a story is the
+  harmonic mean of the two cosines with the story's name and topic centroids, which is high only
+  when both are: two quakes told with the same wire template, or two elections on the same
+  Sunday, share the topic but not the names. Without names on either side the topic cosine
+  alone counts. The score must reach
+  ``threshold`` plus ``gap_penalty`` for every doubling of the time since the story's last
+  article, counted in windows: the older the story, the stronger the evidence needed.
+
+Time: a story stays open while it keeps receiving articles, its window measured from its *last*
+article: ``window`` for a story of one article, ``max_window`` for a developing story that has
+drawn two or more. ``prune`` forgets closed stories and, beyond ``max_stories``, those closest to
+closing, so memory stays bounded whatever the stream rate.
+
+Candidates come from inverted indexes over the heaviest terms of each story's centroids and from
+the LSH buckets; no call scans all stories.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zlib import crc32
+
+import numpy as np
+
+__all__ = ["ClusterDocument", "StoryClusterer"]
+
+_WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['’][^\W_]+)*")
+_MID_SENTENCE_CAPITAL = re.compile(
+    r"(?:(?<=[^\W_]\s)|(?<=[^\W_],\s))([A-ZÀ-ÖØ-Þ][^\W_]*(?:['’][^\W_]+)*)"
+)
+_MIN_SHINGLE_WORDS = 8
+_MAX_REMEMBERED_WORDS = 100_000
+_SEED = 20180101
+
+_STOPWORD_TEXT = """
+    a about above after again against all also although am among an and another any are around
+    as at back be became because been before being below between both but by can cannot could
+    did do does doing done down during each either else even ever every few for from further
+    get gets got had has have having he her here hers herself him himself his how however i if
+    in into is it its itself just last least less like made make many may me might more most
+    much must my myself near need never new next no nor not now of off often on once one only
+    or other others our ours ourselves out over own per put rather said same say says see seen
+    she should since so some still such take than that the their theirs them themselves then
+    there these they this those though three through thus to too two under until up upon us
+    very via was we week well were what when where whether which while who whom whose why will
+    with within without would year yet you your yours yourself yourselves
+    according added adding told tell tells reported reports report reporting news photo photos
+    image images video videos getty read continue story advertisement click share updated
+    update mr mrs ms dr monday tuesday wednesday thursday friday saturday sunday today
+    yesterday tomorrow time times day days people first including early late later
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+_Vector = dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterDocument:
+    """One article as the clusterer sees it."""
+
+    id: str
+    title: str
+    text: str
+    published: datetime
+    """Timezone-aware publication time."""
+    source: str
+    """Where it came from, e.g. the host name."""
+
+
+@dataclass(slots=True)
+class _Centroid:
+    """The sum of the members' unit vectors of one part, cut to its heaviest terms."""
+
+    weights: _Vector = field(default_factory=dict)
+    norm: float = 1.0
+
+    def cosine(self, unit: _Vector) -> float:
+        weights = self.weights
+        if len(unit) < len(weights):
+            return sum(w * weights.get(t, 0.0) for t, w in unit.items()) / self.norm
+        return sum(w * unit.get(t, 0.0) for t, w in weights.items()) / self.norm
+
+
+@dataclass(slots=True)
+class _Story:
+    """A story still held: time span, size, centroids and recent near-duplicate signatures."""
+
+    id: str
+    first: float
+    last: float
+    size: int = 0
+    doc_ids: list[str] = field(default_factory=list)
+    names: _Centroid = field(default_factory=_Centroid)
+    topic: _Centroid = field(default_factory=_Centroid)
+    signatures: list[bytes] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Features:
+    """What the clusterer keeps of a document while placing it."""
+
+    names: _Vector
+    topic: _Vector
+    signature: bytes | None
+
+
+class StoryClusterer:
+    """Streaming clusterer: documents arrive in time order; each joins an open story or starts one.
+
+    Keep one instance per process and feed it from one thread (it is not thread-safe). Call
+    :meth:`prune` now and then (say every few hundred documents) to bound memory.
+    """
+
+    def __init__(
+        self,
+        *,
+        window: timedelta = timedelta(days=3),
+        max_window: timedelta = timedelta(days=365),
+        threshold: float = 0.16,
+        gap_penalty: float = 0.02,
+        duplicate_jaccard: float = 0.5,
+        title_weight: float = 2.0,
+        lead_chars: int = 2000,
+        num_permutations: int = 32,
+        bands: int = 8,
+        centroid_terms: int = 48,
+        query_terms: int = 24,
+        max_postings: int = 1000,
+        candidates: int = 8,
+        recent_signatures: int = 8,
+        max_stories: int = 200_000,
+        idf_horizon: int = 200_000,
+    ) -> None:
+        """Configure the clusterer; see the module docstring for what each knob does.
+
+        ``query_terms``, ``max_postings`` and ``candidates`` bound the work per document: the
+        heaviest query terms are looked up, posting lists longer than ``max_postings`` are
+        skipped (very common words), and only the best ``candidates`` stories are scored exactly.
+        """
+        if window <= timedelta(0) or max_window < window:
+            raise ValueError("window must be positive and max_window at least window")
+        if num_permutations <= 0 or bands <= 0 or num_permutations % bands:
+            raise ValueError("num_permutations must be a positive multiple of bands")
+        self._window = window.total_seconds()
+        self._max_window = max_window.total_seconds()
+        self._threshold = threshold
+        self._gap_penalty = gap_penalty
+        self._duplicate_jaccard = duplicate_jaccard
+        self._title_weight = title_weight
+        self._lead_chars = lead_chars
+        self._bands = bands
+        self._rows = num_permutations // bands
+        self._centroid_terms = centroid_terms
+        self._query_terms = query_terms
+        self._max_postings = max_postings
+        self._candidates = candidates
+        self._recent_signatures = recent_signatures
+        self._max_stories = max_stories
+        self._idf_horizon = idf_horizon
+        rng = np.random.default_rng(_SEED)
+        full = np.iinfo(np.uint64).max
+        self._hash_a = rng.integers(0, full, size=num_permutations, dtype=np.uint64) | np.uint64(1)
+        self._hash_b = rng.integers(0, full, size=num_permutations, dtype=np.uint64)
+        self._words: dict[str, tuple[str | None, int]] = {}
+        """word as written -> (its term, or None for a stopword; crc32 of the lower-cased word)"""
+        self._doc_freq: Counter[str] = Counter()
+        self._doc_count = 0
+        self._stories: dict[str, _Story] = {}
+        self._story_of_doc: dict[str, str] = {}
+        self._name_postings: dict[str, dict[str, float]] = {}
+        """name term -> {story id: its weight in the story's unit-length name centroid}"""
+        self._topic_postings: dict[str, dict[str, float]] = {}
+        self._buckets: dict[int, dict[str, None]] = {}
+        """LSH band key -> ids of the active stories with a recent member in that bucket"""
+
+    # ------------------------------------------------------------------ public interface
+
+    def add(self, doc: ClusterDocument) -> str:
+        """Place ``doc`` in a story; return the story id (the id of the story's first document).
+
+        Adding a document id that is still held returns its story and changes nothing.
+        """
+        known = self._story_of_doc.get(doc.id)
+        if known is not None:
+            return known
+        if doc.published.tzinfo is None:
+            raise ValueError(f"document {doc.id!r} has a naive publication time")
+        when = doc.published.timestamp()
+        features = self._features(doc)
+        story = None
+        if features.signature is not None:
+            story = self._duplicate_story(when, features.signature)
+        if story is None:
+            story = self._similar_story(when, features)
+        if story is None:
+            story = _Story(id=doc.id, first=when, last=when)
+            self._stories[story.id] = story
+        self._join(story, doc.id, when, features)
+        return story.id
+
+    def story_of(self, doc_id: str) -> str | None:
+        """The story id of a document still held; None if it was never added or was pruned."""
+        return self._story_of_doc.get(doc_id)
+
+    def prune(self, now: datetime) -> None:
+        """Forget the stories that can no longer be joined at ``now``.
+
+        Stories past their base window also drop their near-duplicate signatures. If more than
+        ``max_stories`` remain, those that would close soonest go too. Document frequencies are
+        halved once ``idf_horizon`` documents have been counted, which bounds the vocabulary and
+        weights the IDF towards recent news.
+        """
+        moment = now.timestamp()
+        for story in list(self._stories.values()):
+            gap = moment - story.last
+            if gap > self._open_for(story):
+                self._forget(story)
+            elif gap > self._window and story.signatures:
+                for signature in story.signatures:
+                    self._unbucket(story.id, self._band_keys(signature))
+                story.signatures.clear()
+        excess = len(self._stories) - self._max_stories
+        if excess > 0:
+            for story in heapq.nsmallest(excess, self._stories.values(), key=self._closes_at):
+                self._forget(story)
+        if self._doc_count > self._idf_horizon:
+            self._doc_count //= 2
+            self._doc_freq = Counter({t: n // 2 for t, n in self._doc_freq.items() if n > 1})
+        if len(self._words) > _MAX_REMEMBERED_WORDS:
+            self._words.clear()
+
+    def __len__(self) -> int:
+        """The number of stories held."""
+        return len(self._stories)
+
+    # ------------------------------------------------------------------ features
+
+    def _word(self, word: str) -> tuple[str | None, int]:
+        """The term (None for a stopword) and the hash of ``word``, memoised."""
+        known = self._words.get(word)
+        if known is None:
+            known = self._words[word] = (_normalise(word), crc32(word.lower().encode()))
+        return known
+
+    def _features(self, doc: ClusterDocument) -> _Features:
+        """Learn the document's terms, then split its TF-IDF vector into names and topic."""
+        lead = doc.text[: self._lead_chars]
+        memo = self._words
+        words = [memo.get(word) or self._word(word) for word in _WORD.findall(lead)]
+        counts = Counter(term for term, _ in words if term)
+        title_words = _WORD.findall(doc.title)
+        for word in title_words:
+            term = self._word(word)[0]
+            if term:
+                counts[term] += self._title_weight
+        self._doc_count += 1
+        self._doc_freq.update(counts.keys())
+        capitalised = _MID_SENTENCE_CAPITAL.findall(lead)
+        if not _is_title_case(title_words):
+            capitalised += _MID_SENTENCE_CAPITAL.findall(doc.title)
+        name_terms = {term for term in (self._word(word)[0] for word in capitalised) if term}
+        total = self._doc_count + 1
+        doc_freq = self._doc_freq
+        names: _Vector = {}
+        topic: _Vector = {}
+        for term, count in counts.items():
+            weight = (1.0 + math.log(count)) * (math.log(total / (doc_freq[term] + 1)) + 1.0)
+            (names if term in name_terms else topic)[term] = weight
+        signature = self._signature([word_hash for _, word_hash in words])
+        return _Features(_unit(names), _unit(topic), signature)
+
+    def _signature(self, word_hashes: list[int]) -> bytes | None:
+        """MinHash signature (as bytes) of the word 3-shingles; None for fewer than 8 words.
+
+        Each permutation is ``a * x + b`` modulo 2**64 with odd ``a``, a bijection on 64 bits.
+        """
+        if len(word_hashes) < _MIN_SHINGLE_WORDS:
+            return None
+        hashed = np.array(word_hashes, dtype=np.uint64)
+        shingles = (hashed[:-2] << np.uint64(42)) ^ (hashed[1:-1] << np.uint64(21)) ^ hashed[2:]
+        minima = (np.outer(np.unique(shingles), self._hash_a) + self._hash_b).min(axis=0)
+        return minima.tobytes()
+
+    def _band_keys(self, signature: bytes) -> tuple[int, ...]:
+        """One LSH bucket key per band of ``rows`` hash values."""
+        width = self._rows * 8
+        return tuple(
+            hash((band, signature[band * width : (band + 1) * width]))
+            for band in range(self._bands)
+        )
+
+    # ------------------------------------------------------------------ matching
+
+    def _duplicate_story(self, when: float, signature: bytes) -> _Story | None:
+        """The active story holding the closest near-duplicate of the document, if any."""
+        candidates: dict[str, None] = {}
+        for key in self._band_keys(signature):
+            candidates.update(self._buckets.get(key, {}))
+        if not candidates:
+            return None
+        minima = np.frombuffer(signature, dtype=np.uint64)
+        best: _Story | None = None
+        best_jaccard = self._duplicate_jaccard
+        for story_id in candidates:
+            story = self._stories[story_id]
+            if _gap(story, when) > self._window:
+                continue
+            for member in story.signatures:
+                agreeing = np.count_nonzero(np.frombuffer(member, dtype=np.uint64) == minima)
+                if agreeing / minima.size >= best_jaccard:
+                    best, best_jaccard = story, agreeing / minima.size
+        return best
+
+    def _similar_story(self, when: float, features: _Features) -> _Story | None:
+        """The open story whose score clears its time-adjusted bar by the widest margin."""
+        partial: dict[str, float] = {}
+        self._accumulate(partial, features.names, self._name_postings)
+        self._accumulate(partial, features.topic, self._topic_postings)
+        ranked = heapq.nlargest(self._candidates, partial.items(), key=_weight)
+        # Both cosines must be about the threshold for the harmonic mean to reach it; a story
+        # whose partial dot products over the query terms sum to less than half of it is skipped.
+        floor = self._threshold / 2
+        best: _Story | None = None
+        best_margin = 0.0
+        for story_id, partial_score in ranked:
+            if partial_score < floor:
+                break
+            story = self._stories[story_id]
+            gap = _gap(story, when)
+            if gap > self._open_for(story):
+                continue
+            topic = story.topic.cosine(features.topic)
+            if features.names and story.names.weights:
+                names = story.names.cosine(features.names)
+                score = 2 * names * topic / (names + topic) if names + topic > 0 else 0.0
+            else:
+                score = topic
+            required = self._threshold + self._gap_penalty * math.log2(1.0 + gap / self._window)
+            if score >= required and (best is None or score - required > best_margin):
+                best, best_margin = story, score - required
+        return best
+
+    def _accumulate(
+        self, partial: dict[str, float], unit: _Vector, postings: dict[str, dict[str, float]]
+    ) -> None:
+        """Add the dot products over the heaviest terms of ``unit`` to ``partial``."""
+        for term, weight in heapq.nlargest(self._query_terms, unit.items(), key=_weight):
+            posting = postings.get(term)
+            if posting is None or len(posting) > self._max_postings:
+                continue
+            for story_id, story_weight in posting.items():
+                partial[story_id] = partial.get(story_id, 0.0) + weight * story_weight
+
+    def _open_for(self, story: _Story) -> float:
+        """Seconds after its last article during which ``story`` can still be joined."""
+        return self._window if story.size < 2 else self._max_window
+
+    def _closes_at(self, story: _Story) -> float:
+        return story.last + self._open_for(story)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _join(self, story: _Story, doc_id: str, when: float, features: _Features) -> None:
+        story.first = min(story.first, when)
+        story.last = max(story.last, when)
+        story.size += 1
+        story.doc_ids.append(doc_id)
+        self._story_of_doc[doc_id] = story.id
+        if features.signature is not None:
+            self._remember_signature(story, features.signature)
+        self._update(story.id, story.names, features.names, self._name_postings)
+        self._update(story.id, story.topic, features.topic, self._topic_postings)
+
+    def _remember_signature(self, story: _Story, signature: bytes) -> None:
+        story.signatures.append(signature)
+        for key in self._band_keys(signature):
+            self._buckets.setdefault(key, {})[story.id] = None
+        if len(story.signatures) > self._recent_signatures:
+            dropped = story.signatures.pop(1)  # keep the first and the most recent
+            kept = {key for member in story.signatures for key in self._band_keys(member)}
+            self._unbucket(story.id, tuple(k for k in self._band_keys(dropped) if k not in kept))
+
+    def _update(
+        self,
+        story_id: str,
+        centroid: _Centroid,
+        unit: _Vector,
+        postings: dict[str, dict[str, float]],
+    ) -> None:
+        """Add ``unit`` to ``centroid``, cut it to its heaviest terms and re-post its weights."""
+        if not unit:
+            return
+        weights = centroid.weights
+        for term, weight in unit.items():
+            weights[term] = weights.get(term, 0.0) + weight
+        if len(weights) > self._centroid_terms:
+            heaviest = dict(heapq.nlargest(self._centroid_terms, weights.items(), key=_weight))
+            for term in weights.keys() - heaviest.keys():
+                _unpost(postings, term, story_id)
+            centroid.weights = weights = heaviest
+        centroid.norm = norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        for term, weight in weights.items():
+            posting = postings.get(term)
+            if posting is None:
+                posting = postings[term] = {}
+            posting[story_id] = weight / norm
+
+    def _forget(self, story: _Story) -> None:
+        del self._stories[story.id]
+        for doc_id in story.doc_ids:
+            self._story_of_doc.pop(doc_id, None)
+        for term in story.names.weights:
+            _unpost(self._name_postings, term, story.id)
+        for term in story.topic.weights:
+            _unpost(self._topic_postings, term, story.id)
+        for signature in story.signatures:
+            self._unbucket(story.id, self._band_keys(signature))
+
+    def _unbucket(self, story_id: str, band_keys: tuple[int, ...]) -> None:
+        for key in band_keys:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.pop(story_id, None)
+                if not bucket:
+                    del self._buckets[key]
+
+
+def _normalise(word: str) -> str | None:
+    """Lower-case, drop possessives and plural endings; None for stopwords and single letters."""
+    term = word.lower().replace("’", "'")
+    if term.endswith("'s"):
+        term = term[:-2]
+    if len(term) < 2 or term in _STOPWORDS:
+        return None
+    if len(term) > 4 and term.endswith("ies"):
+        return term[:-3] + "y"
+    if len(term) > 4 and term.endswith(("ches", "shes", "sses", "xes")):
+        return term[:-2]
+    if len(term) > 3 and term.endswith("s") and not term.endswith(("ss", "us", "is")):
+        return term[:-1]
+    return term
+
+
+def _is_title_case(words: list[str]) -> bool:
+    """True for a headline In Which Most Words Are Capitalised (so capitals say nothing)."""
+    longer = [word for word in words if len(word) > 3 and word[0].isalpha()]
+    return sum(word[0].isupper() for word in longer) * 2 > len(longer)
+
+
+def _unit(vector: _Vector) -> _Vector:
+    norm = math.sqrt(sum(w * w for w in vector.values()))
+    return {term: w / norm for term, w in vector.items()} if norm else {}
+
+
+def _unpost(postings: dict[str, dict[str, float]], term: str, story_id: str) -> None:
+    posting = postings.get(term)
+    if posting is not None:
+        posting.pop(story_id, None)
+        if not posting:
+            del postings[term]
+
+
+def _weight(item: tuple[str, float]) -> float:
+    return item[1]
+
+
+def _gap(story: _Story, when: float) -> float:
+    """Seconds between ``when`` and the story's time span (0 inside it)."""
+    if when > story.last:
+        return when - story.last
+    if when < story.first:
+        return story.first - when
+    return 0.0

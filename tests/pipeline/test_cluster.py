@@ -1,0 +1,265 @@
+"""StoryClusterer on made-up articles (tests/fixtures/clusters) and, when present, the dev set."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import tracemalloc
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.pipeline.cluster import ClusterDocument, StoryClusterer
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "clusters" / "articles.jsonl"
+DEV_SETS = (
+    REPO.parent / "shared" / "data" / "clusters" / "dev.jsonl",
+    Path("/work/shared/data/clusters/dev.jsonl"),
+)
+
+
+def _load_fixtures() -> tuple[list[ClusterDocument], dict[str, str]]:
+    documents, events = [], {}
+    for line in FIXTURES.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        published = datetime.fromisoformat(row["published"])
+        documents.append(
+            ClusterDocument(row["id"], row["title"], row["text"], published, row["source"])
+        )
+        events[row["id"]] = row["event"]
+    documents.sort(key=lambda doc: (doc.published, doc.id))
+    return documents, events
+
+
+DOCUMENTS, EVENTS = _load_fixtures()
+BY_ID = {doc.id: doc for doc in DOCUMENTS}
+
+
+def _ids_of(event: str) -> list[str]:
+    return [doc.id for doc in DOCUMENTS if EVENTS[doc.id] == event]
+
+
+@pytest.fixture(scope="module")
+def placed() -> dict[str, str]:
+    """Story id of every fixture article, streamed in time order with default settings."""
+    clusterer = StoryClusterer()
+    return {doc.id: clusterer.add(doc) for doc in DOCUMENTS}
+
+
+@pytest.mark.parametrize("event", sorted(set(EVENTS.values())))
+def test_articles_about_one_event_form_one_story(placed: dict[str, str], event: str) -> None:
+    stories = {placed[doc_id] for doc_id in _ids_of(event)}
+    assert len(stories) == 1, f"{event} split into {stories}"
+
+
+@pytest.mark.parametrize(
+    ("event", "other"),
+    [
+        # "Iran" and "strikes" in all three, within two days
+        ("israel_strikes_iran_air_defences", "iran_oil_workers_strike"),
+        ("israel_strikes_iran_air_defences", "us_strikes_militia_in_iraq"),
+        ("iran_oil_workers_strike", "us_strikes_militia_in_iraq"),
+        # two quakes on the same day told with the same wire template
+        ("earthquake_chile", "earthquake_japan"),
+        # two elections on the same Sunday
+        ("portugal_snap_election", "croatia_presidential_runoff"),
+        # the same river, quarter and mayor, eighteen months apart
+        ("riverton_flood_2023", "riverton_flood_2025"),
+    ],
+)
+def test_different_events_sharing_words_stay_apart(
+    placed: dict[str, str], event: str, other: str
+) -> None:
+    shared = {placed[i] for i in _ids_of(event)} & {placed[i] for i in _ids_of(other)}
+    assert not shared
+
+
+def test_a_story_is_named_after_its_first_article(placed: dict[str, str]) -> None:
+    for event in set(EVENTS.values()):
+        ids = _ids_of(event)
+        assert placed[ids[0]] == ids[0]
+
+
+def test_near_duplicates_join_on_shingles_alone() -> None:
+    # A threshold above 1 switches the TF-IDF path off: only MinHash can join articles.
+    clusterer = StoryClusterer(threshold=1.01)
+    placed = {doc.id: clusterer.add(doc) for doc in DOCUMENTS}
+    assert {placed[i] for i in _ids_of("ferry_aground_norway")} == {"fer-1"}
+    assert len({placed[i] for i in _ids_of("riverton_tram_line_approved")}) == 3
+    assert placed["qjp-1"] != placed["qch-1"]
+
+
+def test_adding_a_document_again_changes_nothing(placed: dict[str, str]) -> None:
+    clusterer = StoryClusterer()
+    for doc in DOCUMENTS:
+        clusterer.add(doc)
+    held = len(clusterer)
+    for doc in reversed(DOCUMENTS):
+        assert clusterer.add(doc) == placed[doc.id]
+        assert clusterer.add(replace(doc, title="Something else entirely")) == placed[doc.id]
+    assert len(clusterer) == held
+    assert {doc.id: clusterer.story_of(doc.id) for doc in DOCUMENTS} == placed
+    assert clusterer.story_of("never-added") is None
+
+
+def _shifted(doc: ClusterDocument, doc_id: str, days: float) -> ClusterDocument:
+    return replace(doc, id=doc_id, published=doc.published + timedelta(days=days))
+
+
+def test_window_is_measured_from_the_last_article() -> None:
+    clusterer = StoryClusterer(window=timedelta(days=3), max_window=timedelta(days=3))
+    wire = BY_ID["fer-1"]
+    chain = [_shifted(wire, f"update-{n}", 2.5 * n) for n in range(4)]  # day 0 .. day 7.5
+    assert {clusterer.add(doc) for doc in chain} == {"update-0"}
+    late = _shifted(wire, "late", 7.5 + 3.5)
+    assert clusterer.add(late) == "late"
+
+
+def test_a_lone_article_closes_after_the_window_but_a_developing_story_stays_open() -> None:
+    first, second, follow_up = (BY_ID[i] for i in ("trm-1", "trm-2", "trm-3"))
+    lone = StoryClusterer()
+    lone.add(first)
+    assert lone.add(_shifted(follow_up, "four-days-later", 4)) == "four-days-later"
+
+    developing = StoryClusterer()
+    developing.add(first)
+    developing.add(second)
+    assert developing.add(_shifted(follow_up, "three-weeks-later", 21)) == "trm-1"
+
+
+def test_an_article_arriving_slightly_out_of_order_still_joins() -> None:
+    clusterer = StoryClusterer()
+    clusterer.add(BY_ID["fer-1"])
+    earlier = _shifted(BY_ID["fer-2"], "fer-2-early", -0.1)
+    assert earlier.published < BY_ID["fer-1"].published
+    assert clusterer.add(earlier) == "fer-1"
+
+
+def test_prune_forgets_closed_stories_and_only_those() -> None:
+    clusterer = StoryClusterer()
+    for doc in DOCUMENTS:
+        clusterer.add(doc)
+    last = DOCUMENTS[-1].published
+    clusterer.prune(last + timedelta(days=4))
+    assert clusterer.story_of("mil-1") is None  # a lone article, closed after three days
+    assert clusterer.story_of("trm-3") == "trm-1"  # a developing story stays open
+    assert clusterer.story_of("fld-1") is None  # closed long ago
+    clusterer.prune(last + timedelta(days=400))
+    assert len(clusterer) == 0
+    assert all(clusterer.story_of(doc.id) is None for doc in DOCUMENTS)
+    # A forgotten story cannot be joined: the same article now starts a new one.
+    assert clusterer.add(_shifted(BY_ID["trm-3"], "trm-3-again", 400)) == "trm-3-again"
+
+
+def _random_stream(count: int, start: datetime, per_day: int, seed: int) -> list[ClusterDocument]:
+    rng = random.Random(seed)
+    vocabulary = [f"term{n}" for n in range(3000)]
+    return [
+        ClusterDocument(
+            id=f"{seed}-{n}",
+            title=" ".join(rng.sample(vocabulary, 6)),
+            text=" ".join(rng.sample(vocabulary, 80)),
+            published=start + timedelta(days=n / per_day),
+            source="random.example",
+        )
+        for n in range(count)
+    ]
+
+
+def test_prune_keeps_the_number_of_stories_bounded() -> None:
+    clusterer = StoryClusterer()
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    held = []
+    for n, doc in enumerate(_random_stream(1000, start, per_day=10, seed=1)):
+        clusterer.add(doc)
+        if n % 50 == 49:
+            clusterer.prune(doc.published)
+            held.append(len(clusterer))
+    # Unrelated articles are lone stories: at most three days' worth plus one pruning interval.
+    assert max(held) <= 3 * 10 + 50
+
+    capped = StoryClusterer(max_stories=25)
+    for doc in _random_stream(200, start, per_day=200, seed=2):
+        capped.add(doc)
+    capped.prune(start)
+    assert len(capped) == 25
+
+
+@pytest.mark.slow
+def test_memory_returns_to_its_level_after_pruning() -> None:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    clusterer = StoryClusterer()
+    tracemalloc.start()
+    try:
+        for doc in _random_stream(300, start, per_day=300, seed=3):
+            clusterer.add(doc)
+        clusterer.prune(start + timedelta(days=30))
+        after_first, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        later = start + timedelta(days=60)
+        for doc in _random_stream(300, later, per_day=300, seed=4):
+            clusterer.add(doc)
+        _, peak = tracemalloc.get_traced_memory()
+        clusterer.prune(later + timedelta(days=30))
+        after_second, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(clusterer) == 0
+    held_while_open = peak - after_first
+    assert held_while_open > 500_000
+    assert after_second - after_first < held_while_open / 10
+
+
+def test_a_naive_publication_time_is_refused() -> None:
+    doc = replace(BY_ID["fer-1"], published=datetime(2025, 3, 13, 14, 2))
+    with pytest.raises(ValueError, match="naive"):
+        StoryClusterer().add(doc)
+
+
+def _pairwise_f1(gold: dict[str, str], predicted: dict[str, str]) -> float:
+    def pairs(labels: dict[str, str]) -> set[frozenset[str]]:
+        groups: dict[str, list[str]] = {}
+        for item, label in labels.items():
+            groups.setdefault(label, []).append(item)
+        return {
+            frozenset(pair)
+            for members in groups.values()
+            for pair in itertools.combinations(members, 2)
+        }
+
+    gold_pairs, predicted_pairs = pairs(gold), pairs(predicted)
+    both = len(gold_pairs & predicted_pairs)
+    if not both:
+        return 0.0
+    precision, recall = both / len(predicted_pairs), both / len(gold_pairs)
+    return 2 * precision * recall / (precision + recall)
+
+
+def test_dev_set_pairwise_f1() -> None:
+    path = next((p for p in DEV_SETS if p.exists()), None)
+    if path is None:
+        pytest.skip("gold clusters not available (../shared/data/clusters/dev.jsonl)")
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    documents = sorted(
+        (
+            ClusterDocument(
+                row["id"],
+                row["title"],
+                row["text"],
+                datetime.fromisoformat(row["date"]).replace(tzinfo=UTC),
+                "dev",
+            )
+            for row in rows
+        ),
+        key=lambda doc: (doc.published, doc.id),
+    )
+    clusterer = StoryClusterer()
+    predicted = {doc.id: clusterer.add(doc) for doc in documents}
+    gold = {row["id"]: row["cluster"] for row in rows}
+    assert len(Counter(gold.values())) == 30
+    assert _pairwise_f1(gold, predicted) >= 0.85
