@@ -18,6 +18,7 @@ from bot.config import DiscordSettings, Settings
 from bot.core.models import FeedRefresh
 from bot.pipeline.fetch import Fetcher, FetchLimits
 from bot.pipeline.refresh import Refresher
+from bot.pipeline.stories import StoryAssigner
 from bot.pipeline.summarize import Summarizer
 from bot.render.text import render_briefing
 from bot.services.alerts import AlertPlanner
@@ -47,6 +48,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+STORY_WARMUP_WINDOW = timedelta(days=7)
+STORY_WARMUP_LIMIT = 5000
 
 
 def utc_now() -> datetime:
@@ -118,9 +122,11 @@ async def open_services(
     try:
         alerts = AlertPlanner(story_sources=store.story_sources_since)
         alerts.load(await asyncio.to_thread(store.active_subscriptions))
+        stories = StoryAssigner()
+        await asyncio.to_thread(_warm_stories, stories, store, clock())
         async with Fetcher(fetch_limits(settings)) as fetcher:
             summaries = SummaryService(store, build_summarizer(settings), fetcher)
-            refresher = Refresher(store, fetcher, clock, alerts)
+            refresher = Refresher(store, fetcher, clock, alerts, stories)
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
             briefings = BriefingService(
                 store,
@@ -169,6 +175,14 @@ async def open_services(
             )
     finally:
         store.close()
+
+
+def _warm_stories(stories: StoryAssigner, store: SqlStore, now: datetime) -> None:
+    """Replay the recent articles so new ones can join the stories they continue."""
+    recent = store.articles_between(now - STORY_WARMUP_WINDOW, now, limit=STORY_WARMUP_LIMIT)
+    count = stories.warm(reversed(recent))
+    if count:
+        log.info("story clustering warmed up with %d recent articles", count)
 
 
 async def refresh_configured(services: Services, urls: tuple[str, ...] = ()) -> list[FeedRefresh]:

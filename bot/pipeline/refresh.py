@@ -22,6 +22,7 @@ from bot.core.ports import DeliveryPlanner, FeedState, Store, StoredBatch
 from bot.core.urls import article_id, canonical_url
 from bot.pipeline.extract import extract_article
 from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_feed, parse_folder
+from bot.pipeline.stories import StoryAssigner
 
 if TYPE_CHECKING:
     from bot.pipeline.fetch import Fetcher
@@ -47,11 +48,13 @@ class Refresher:
         fetcher: Fetcher,
         clock: Callable[[], datetime],
         planner: DeliveryPlanner | None = None,
+        stories: StoryAssigner | None = None,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
         self._planner = planner
+        self._stories = stories
 
     async def refresh_feed(self, feed: Feed) -> FeedRefresh:
         """Fetch ``feed`` once and store what is new; failures are recorded, not raised."""
@@ -86,12 +89,19 @@ class Refresher:
     def _store_batch(
         self, feed: Feed, candidates: list[NewArticle], state: FeedState, now: datetime
     ) -> StoredBatch:
-        """Plan deliveries for the articles not stored yet, then store all in one transaction."""
+        """Place the articles not stored yet in stories, plan their deliveries, then store
+        everything in one transaction."""
         deliveries = None
-        if self._planner is not None and candidates:
+        if candidates and (self._planner is not None or self._stories is not None):
             known = self._store.known_article_ids(a.id for a in candidates)
+            if self._stories is not None:
+                candidates = [
+                    a if a.id in known else replace(a, story_id=self._stories.assign(a, now))
+                    for a in candidates
+                ]
             unknown = [a for a in candidates if a.id not in known]
-            deliveries = self._planner.plan(feed, unknown) if unknown else None
+            if self._planner is not None and unknown:
+                deliveries = self._planner.plan(feed, unknown)
         return self._store.store_articles(feed.id, candidates, state, now, deliveries)
 
     async def _load(self, feed: Feed) -> _Loaded:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bot.core.models import Article, Story, SummarySentence
@@ -39,24 +40,50 @@ class StoryBuilder:
         self._summaries = summaries
 
     def with_summaries(self, stories: Sequence[Story]) -> list[Story]:
-        """The stories with their summary sentences and provenance (sync; CPU-bound)."""
+        """The stories with their summary, best headline and provenance (sync; CPU-bound).
+
+        A one-article story shows that article's cached summary; a story told by several
+        articles gets one multi-document summary whose sentences name their sources."""
         summarised = self._summaries.with_summaries([a for s in stories for a in s.articles])
         by_id = {article.id: article for article in summarised}
-        return [_summarised(story, by_id) for story in stories]
+        return [self._summarised(story, by_id) for story in stories]
+
+    def _summarised(self, story: Story, articles: dict[str, Article]) -> Story:
+        members = tuple(articles[a.id] for a in story.articles)
+        lead = members[0]
+        if len(members) == 1:
+            summary = tuple(
+                SummarySentence(text=sentence, article_id=lead.id, source_name=lead.source_name)
+                for sentence in lead.summary or ()
+            )
+        else:
+            summary = self._summaries.story_summary(members)
+        best = best_headline(members)
+        return Story(
+            id=story.id,
+            title=best.title,
+            url=best.url,
+            published_at=story.published_at,
+            articles=members,
+            summary=summary,
+            sentence_count=sum(a.sentence_count or 0 for a in members),
+        )
 
 
-def _summarised(story: Story, articles: dict[str, Article]) -> Story:
-    members = tuple(articles[a.id] for a in story.articles)
-    lead = members[0]
-    return Story(
-        id=story.id,
-        title=story.title,
-        url=story.url,
-        published_at=story.published_at,
-        articles=members,
-        summary=tuple(
-            SummarySentence(text=sentence, article_id=lead.id, source_name=lead.source_name)
-            for sentence in lead.summary or ()
-        ),
-        sentence_count=lead.sentence_count or 0,
-    )
+def best_headline(articles: Sequence[Article]) -> Article:
+    """The article whose headline shares the most words with the others' (the most typical
+    wording of the event); the earliest wins ties."""
+    words = [set(_WORD.findall(a.title.lower())) - _SMALL_WORDS for a in articles]
+
+    def agreement(index: int) -> float:
+        return sum(
+            len(words[index] & other) / (len(words[index] | other) or 1)
+            for position, other in enumerate(words)
+            if position != index
+        )
+
+    return articles[max(range(len(articles)), key=lambda i: (agreement(i), -i))]
+
+
+_WORD = re.compile(r"\w+")
+_SMALL_WORDS = frozenset({"a", "an", "the", "of", "in", "on", "to", "for", "and", "at", "by"})

@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.core.errors import FetchError
-from bot.core.models import Article
+from bot.core.models import Article, SummarySentence
 from bot.core.ports import Store
 from bot.pipeline.extract import extract_article
-from bot.pipeline.summarize import Summarizer, Summary
+from bot.pipeline.summarize import StoryDocument, Summarizer, Summary
 
 if TYPE_CHECKING:
     from bot.pipeline.fetch import Fetcher
@@ -56,6 +56,16 @@ class SummaryService:
             result.append(article)
         self._store.save_summaries(computed)
         return result
+
+    def story_summary(self, articles: Sequence[Article]) -> tuple[SummarySentence, ...]:
+        """One non-redundant summary of several articles on the same event (sync), each
+        sentence knowing its article and source; the first article leads."""
+        documents = [StoryDocument(a.id, a.title, a.text) for a in articles]
+        sources = {a.id: a.source_name for a in articles}
+        return tuple(
+            SummarySentence(text=s.text, article_id=s.article_id, source_name=sources[s.article_id])
+            for s in self._summarizer.summarize_story(documents)
+        )
 
     async def summarize_url(self, url: str) -> PageSummary:
         """Fetch a page (same address rules as feeds), extract its article, summarise it."""
