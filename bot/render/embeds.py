@@ -38,6 +38,7 @@ __all__ = [
     "MessagePage",
     "articles_page",
     "briefing_pages",
+    "digest_pages",
     "embed_length",
     "search_pages",
     "split_content",
@@ -128,6 +129,42 @@ def briefing_pages(briefing: Briefing, *, colour: int | None = None) -> list[Mes
         header = f"**Briefing** · {count} {noun}{about} · last {window}"
     embeds = [story_embed(story, colour=colour) for story in briefing.stories]
     return _paginate(embeds, header, "**Briefing** (continued)")
+
+
+def digest_pages(
+    stories: Sequence[Story], *, held: int, colour: int | None = None
+) -> list[MessagePage]:
+    """One message rolling up the alerts a flood cap held back: a linked line per story,
+    as many as fit, then how many more."""
+    noun = "story" if held == 1 else "stories"
+    content = f"**Digest** · {held} more matching {noun} arrived while your alerts were paused"
+    lines: list[str] = []
+    used = 0
+    for number, story in enumerate(stories):
+        title = safe_title(story.title, 200)
+        link = safe_url(story.url)
+        line = f"• [{title}]({link})" if link else f"• {title}"
+        reserve = len(f"\n… and {len(stories) - number} more")
+        if used + len(line) + 1 + reserve > EMBED_DESCRIPTION_LIMIT:
+            lines.append(f"… and {len(stories) - number} more")
+            break
+        lines.append(line)
+        used += len(line) + 1
+    embeds = (
+        (
+            _embed(
+                title="Held back this hour",
+                url="",
+                description="\n".join(lines),
+                footer="",
+                timestamp=None,
+                colour=colour,
+            ),
+        )
+        if lines
+        else ()
+    )
+    return [MessagePage(content=content[:MESSAGE_CONTENT_LIMIT], embeds=embeds)]
 
 
 def articles_page(

@@ -46,6 +46,7 @@ class NextPoll:
 def plan_next_poll(feed: Feed, refresh: FeedRefresh, now: datetime, policy: PollPolicy) -> NextPoll:
     """The feed's next poll after ``refresh``.
 
+    ``feed`` is the feed as stored after the refresh (its failure count includes this one).
     Success: its interval (per-feed or default, clamped), stretched by RSS ``<ttl>`` and
     ``Cache-Control: max-age`` up to the maximum. Failure: exponential backoff capped at a
     day, never sooner than ``Retry-After``; HTTP 410 pauses at once, and so does failing for
@@ -73,7 +74,7 @@ def plan_next_poll(feed: Feed, refresh: FeedRefresh, now: datetime, policy: Poll
             at=now,
             pause_reason=f"it has failed for {hours:.0f} hours; last error: {refresh.error}",
         )
-    failures = feed.failure_count + 1
+    failures = max(feed.failure_count, 1)  # the feed as stored after this failure
     wait = min(interval * (2 ** min(failures, 16)), MAX_BACKOFF)
     if hints.retry_after:
         wait = max(wait, timedelta(seconds=hints.retry_after))

@@ -62,7 +62,7 @@ async def test_first_poll_posts_nothing_old_then_new_items_alert(
     assert await sender(services, sink, clock).deliver_due() == 2
     [alert] = sink.to("user", ALICE)
     [post] = sink.to("channel", FEED_CHANNEL)
-    assert "Solar Update Number 3" in alert.embeds[0]["title"]
+    assert alert.embeds[0]["title"] == story("solar", 3, base)[0]
     assert alert.content == "New story for your subscription #1"
     assert post.embeds[0]["title"] == alert.embeds[0]["title"]
 

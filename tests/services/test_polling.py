@@ -60,7 +60,7 @@ def test_success_interval(feed: Feed, refresh: FeedRefresh, wait: timedelta) -> 
 
 def test_failures_back_off_exponentially_up_to_a_day() -> None:
     waits = []
-    for failures in range(12):
+    for failures in range(1, 13):
         feed = replace(FEED, failure_count=failures, failing_since=NOW - timedelta(hours=1))
         waits.append(plan_next_poll(feed, failed(), NOW, POLICY).at - NOW)
     assert waits[:4] == [timedelta(minutes=m) for m in (20, 40, 80, 160)]
@@ -117,7 +117,7 @@ async def test_only_due_feeds_are_polled(
     due = await services.poller.poll_due()
     assert [(r.feed.url, r.status) for r in due] == [(feed_server.url("/b.xml"), "not modified")]
     clock.advance(minutes=25)
-    assert [r.feed.url for r in await services.poller.poll_due()] == [
+    assert sorted(r.feed.url for r in await services.poller.poll_due()) == [
         feed_server.url("/a.xml"),
         feed_server.url("/b.xml"),
     ]

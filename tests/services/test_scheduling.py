@@ -140,7 +140,8 @@ async def test_missed_run_beyond_grace_is_skipped_and_logged(
     assert briefings_enqueued(services) == []
     clock.set(datetime(2026, 11, 24, 8, 1, tzinfo=UTC))
     [next_day] = await services.briefing_scheduler.run_due()
-    assert next_day.outcome == "posted"
+    assert next_day.outcome == "empty"  # runs again on time (nothing new: it says so)
+    assert len(briefings_enqueued(services)) == 1
 
 
 async def test_silent_when_configured_and_nothing_new(
