@@ -13,11 +13,19 @@ __all__ = ["clean_text", "is_boilerplate"]
 
 _OUTLET = r"[A-Z][\w&'’.]*(?:\s+[A-Z][\w&'’.]*){0,4}"
 _DASH = r"(?:--|—|–|-|:|\|)"
+_NEXT_IS_START = r"(?=[A-Z0-9\"“‘'(]|$)"
+"""A dateline is followed by the start of a sentence (or nothing)."""
 
 # "(CNN)", "(CNN) --", "LONDON (Reuters) -", "WASHINGTON, D.C. (AP) —", "(The Hollywood Reporter)"
 _DATELINE_PAREN = re.compile(
     rf"^(?:[A-Z][A-Z.'’\-]+(?:[\s,]+[A-Z][A-Za-z.'’\-]+){{0,3}},?\s*)?\(\s*{_OUTLET}\s*\)"
-    rf"\s*{_DASH}?\s*"
+    rf"\s*{_DASH}?\s*{_NEXT_IS_START}"
+)
+_WIRE = r"CNN(?: ?Money)?|AP|AFP|UPI|HLN|EW|Reuters|Bloomberg(?: News)?|Xinhua|Mashable|Variety|dpa"
+# "Hong Kong (CNN)", "Sanaa, Yemen (CNN) --": a title-case place needs a known wire/outlet
+_DATELINE_PLACE = re.compile(
+    rf"^[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){{0,3}}(?:,\s*[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){{0,2}})?"
+    rf"\s*\((?:{_WIRE})\)\s*{_DASH}?\s*{_NEXT_IS_START}"
 )
 # "LONDON —", "NEW YORK, March 3 (Reuters) -" (all-caps place then a dash)
 _DATELINE_CAPS = re.compile(
@@ -91,6 +99,7 @@ def _clean_line(line: str) -> str:
         _BYLINE_OUTLET,
         _TIMESTAMP,
         _DATELINE_PAREN,
+        _DATELINE_PLACE,
         _DATELINE_CAPS,
         _DATE_PREFIX,
         _TIMESTAMP,

@@ -1,0 +1,110 @@
+"""Boilerplate removal before summarising."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.pipeline.clean import clean_text, is_boilerplate
+from bot.pipeline.summarize import Summarizer
+
+
+@pytest.mark.parametrize(
+    ("raw", "cleaned"),
+    [
+        ("(CNN)Share, and your gift will grow.", "Share, and your gift will grow."),
+        ("(CNN) -- The plane landed.", "The plane landed."),
+        ("LONDON (Reuters) - Shares fell.", "Shares fell."),
+        ("(Bloomberg) — U.S. forces struck.", "U.S. forces struck."),
+        ("WASHINGTON (AP) — The Senate voted.", "The Senate voted."),
+        ("Hong Kong (CNN)The city voted.", "The city voted."),
+        ("Sanaa, Yemen (CNN) -- Rebels advanced.", "Rebels advanced."),
+        ("(The Hollywood Reporter)The show returns.", "The show returns."),
+        ("NEW YORK — Stocks rose.", "Stocks rose."),
+        ("March 10, 2015 . We visit Italy.", "We visit Italy."),
+    ],
+)
+def test_datelines_are_removed(raw: str, cleaned: str) -> None:
+    assert clean_text(raw) == cleaned
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "Athletics Kenya (AK) issued the ban.",
+        "John Smith (R-Texas) said no.",
+        "By the end of the day the rally was over.",
+        "The (Reuters) report was cited.",
+    ],
+)
+def test_ordinary_sentences_are_kept(kept: str) -> None:
+    assert clean_text(kept) == kept
+
+
+def test_bylines_and_timestamps_are_removed() -> None:
+    assert clean_text("By Jane Doe, CNN\nThe plane landed.") == "The plane landed."
+    assert clean_text("By Jane Doe\n\nThe plane landed.") == "The plane landed."
+    daily_mail = (
+        "By . Sam Webb . PUBLISHED: . 10:55 EST, 28 February 2013 . | . "
+        "UPDATED: . 11:01 EST, 28 February 2013 . A man was arrested."
+    )
+    assert clean_text(daily_mail) == "A man was arrested."
+
+
+def test_prompts_and_photo_credits_are_removed() -> None:
+    text = (
+        "A dog was rescued (Photo: Getty Images) on Monday. Scroll down for video . "
+        "It was unharmed.\nImage copyright AFP\nRead more: Dogs of the year .\nVets agreed."
+    )
+    assert clean_text(text) == "A dog was rescued on Monday. It was unharmed.\n\nVets agreed."
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Click here to access the transcript.",
+        "We use cookies to improve your experience on our site.",
+        "By continuing to browse you agree to our use of cookies.",
+        "Sign up for our daily newsletter to get the news in your inbox.",
+        "Subscribe to our newsletter.",
+        "CNN's Jane Doe contributed to this report.",
+        "The views expressed in this commentary are solely those of the writer.",
+        "All rights reserved.",
+        "Follow us on Twitter for updates.",
+    ],
+)
+def test_boilerplate_sentences(sentence: str) -> None:
+    assert is_boilerplate(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The bakery sold 500 cookies on Monday.",
+        "Readers can sign the petition online.",
+        "The court will publish its ruling next week.",
+    ],
+)
+def test_news_sentences_are_not_boilerplate(sentence: str) -> None:
+    assert not is_boilerplate(sentence)
+
+
+def test_summaries_are_built_from_cleaned_text() -> None:
+    text = (
+        "By . Daily Mail Reporter . PUBLISHED: . 04:40 EST, 3 March 2013 . | . "
+        "UPDATED: . 06:34 EST, 3 March 2013 . "
+        "A man who stole a fire engine was jailed for two years on Friday. "
+        "Scroll down for video . "
+        "The 34-year-old drove the engine through the town centre at night. "
+        "Police said nobody was hurt in the chase. "
+        "Click here to watch the chase. "
+        "The engine was returned to the station the next morning. "
+        "We use cookies to improve your experience."
+    )
+    summary = Summarizer().summarize(text)
+    assert summary.sentence_count == 4
+    assert (
+        summary.sentences[0] == "A man who stole a fire engine was jailed for two years on Friday."
+    )
+    joined = " ".join(summary.sentences)
+    for furniture in ("PUBLISHED", "Daily Mail Reporter", "Scroll down", "Click here", "cookies"):
+        assert furniture not in joined
