@@ -72,7 +72,9 @@ class StoryBuilder:
 
 def best_headline(articles: Sequence[Article]) -> Article:
     """The article whose headline shares the most words with the others' (the most typical
-    wording of the event); the earliest wins ties."""
+    wording of the event) among those a reader can open; the earliest wins ties."""
+    linked = [a for a in articles if a.url.startswith(("http://", "https://"))]
+    articles = linked or list(articles)
     words = [set(_WORD.findall(a.title.lower())) - _SMALL_WORDS for a in articles]
 
     def agreement(index: int) -> float:

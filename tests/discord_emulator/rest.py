@@ -578,9 +578,15 @@ class RestApi:
         body = call.body or {}
         validate_message(body, has_files=bool(call.uploads))
         original = record.original
-        if original is not None and original.loading and original.interaction_id == record.id:
+        if (
+            original is not None
+            and original.loading
+            and not original.deleted
+            and original.interaction_id == record.id
+        ):
             # As on Discord, the first followup after a "thinking" defer fills in the
-            # deferred response; its visibility was decided by the defer.
+            # deferred response; its visibility was decided by the defer. Once the bot
+            # deleted that placeholder, a followup is a message of its own.
             filled = {k: v for k, v in body.items() if k != "flags"}
             await self._edit(original, filled, call.uploads)
             message = original

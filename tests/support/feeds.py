@@ -9,8 +9,32 @@ from email.utils import format_datetime
 from html import escape
 
 _SYLLABLES = (
-    "ka", "lo", "mi", "ner", "sto", "val", "dri", "pen", "qua", "ros", "tu", "bel", "gar",
-    "hin", "jor", "lex", "mor", "nax", "pol", "sen", "tar", "ven", "wil", "zed", "cro", "fen",
+    "ka",
+    "lo",
+    "mi",
+    "ner",
+    "sto",
+    "val",
+    "dri",
+    "pen",
+    "qua",
+    "ros",
+    "tu",
+    "bel",
+    "gar",
+    "hin",
+    "jor",
+    "lex",
+    "mor",
+    "nax",
+    "pol",
+    "sen",
+    "tar",
+    "ven",
+    "wil",
+    "zed",
+    "cro",
+    "fen",
 )
 
 
@@ -43,7 +67,9 @@ def story(subject: str, number: int, base: str) -> tuple[str, str, str]:
     title = f"{names[0]} {words[0]} {subject} {words[1]} {names[1]}"
     text = (
         f"{names[2]} {words[2]} {words[3]} {subject} {words[4]} {names[3]} {words[5]}. "
-        + " ".join(words[6:18]).capitalize() + f" {names[4]}. "
-        + " ".join(words[18:]).capitalize() + f" {names[5]}."
+        + " ".join(words[6:18]).capitalize()
+        + f" {names[4]}. "
+        + " ".join(words[18:]).capitalize()
+        + f" {names[5]}."
     )
     return title, f"{base}/{subject.replace(' ', '-')}/{number}", text

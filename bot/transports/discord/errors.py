@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.core.errors import NewsbotError
-from bot.transports.discord.messages import reply
+from bot.transports.discord.messages import PUBLIC_PLACEHOLDER, reply
 
 __all__ = ["NewsTree", "describe_error"]
 
@@ -19,11 +19,9 @@ def describe_error(error: app_commands.AppCommandError) -> str:
     """What to tell the member who ran the command."""
     original = getattr(error, "original", error)
     if isinstance(error, app_commands.MissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"You need the {needed} permission to use this command."
+        return f"You need the {_names(error.missing_permissions)} permission to use this command."
     if isinstance(error, app_commands.BotMissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"I need the {needed} permission here to do that."
+        return f"I need the {_names(error.missing_permissions)} permission here to do that."
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works inside a server only."
     if isinstance(error, app_commands.CommandOnCooldown):
@@ -54,9 +52,34 @@ class NewsTree(app_commands.CommandTree):
         else:
             log.error("/%s failed", _name(interaction), exc_info=original)
         try:
-            await reply(interaction, message, ephemeral=True)
+            await _reply_privately(interaction, message)
         except discord.HTTPException:
             log.warning("could not tell the member about the error in /%s", _name(interaction))
+
+
+async def _reply_privately(interaction: discord.Interaction, message: str) -> None:
+    """An ephemeral answer. After a public "thinking" defer the first followup would inherit
+    its visibility, so the placeholder is deleted first and the error sent on its own."""
+    if interaction.extras.pop(PUBLIC_PLACEHOLDER, False):
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            log.debug("could not delete the thinking placeholder of /%s", _name(interaction))
+    await reply(interaction, message, ephemeral=True)
+
+
+def _names(permissions: list[str]) -> str:
+    """Permission names as Discord's settings show them (``manage_guild`` → Manage Server)."""
+    return ", ".join(_PERMISSION_LABELS.get(p, p.replace("_", " ").title()) for p in permissions)
+
+
+_PERMISSION_LABELS = {
+    "manage_guild": "Manage Server",
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
+}
 
 
 def _name(interaction: discord.Interaction) -> str:

@@ -9,7 +9,17 @@ import discord
 
 from bot.render.embeds import MessagePage
 
-__all__ = ["NO_MENTIONS", "embeds_of", "reply", "send_page"]
+__all__ = [
+    "NO_MENTIONS",
+    "PUBLIC_PLACEHOLDER",
+    "embeds_of",
+    "reply",
+    "send_page",
+    "think_in_public",
+]
+
+PUBLIC_PLACEHOLDER = "newsbot.public_placeholder"
+"""Set in ``Interaction.extras`` when a public "thinking…" message stands in for the answer."""
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -17,6 +27,12 @@ NO_MENTIONS = discord.AllowedMentions.none()
 def embeds_of(page: MessagePage) -> list[discord.Embed]:
     """The page's embed dicts as discord.py embeds."""
     return [discord.Embed.from_dict(embed) for embed in page.embeds]
+
+
+async def think_in_public(interaction: discord.Interaction) -> None:
+    """Defer with a public "thinking…" placeholder (slow answers everyone should see)."""
+    await interaction.response.defer(thinking=True)
+    interaction.extras[PUBLIC_PLACEHOLDER] = True
 
 
 async def reply(

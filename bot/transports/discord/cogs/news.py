@@ -17,7 +17,7 @@ from bot.render.embeds import (
     summary_embed,
 )
 from bot.services.validation import MAX_HOURS, MAX_QUERY_CHARS
-from bot.transports.discord.messages import reply, send_page
+from bot.transports.discord.messages import reply, send_page, think_in_public
 from bot.transports.discord.views import Pager
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class NewsCog(commands.Cog):
         hours: Hours | None = None,
     ) -> None:
         """The top stories of the last hours, one summary each."""
-        await interaction.response.defer(thinking=True)
+        await think_in_public(interaction)
         briefing = await self._services.briefings.brief(topic=topic, hours=hours)
         await _send_pages(interaction, briefing_pages(briefing))
 
@@ -63,7 +63,7 @@ class NewsCog(commands.Cog):
         count: app_commands.Range[int, 1, 25] = 5,
     ) -> None:
         """The newest articles."""
-        await interaction.response.defer(thinking=True)
+        await think_in_public(interaction)
         articles = await self._services.search.latest(count=count, source=source)
         heading = f"Latest from {source}" if source else "Latest articles"
         await _send_pages(interaction, articles_page(articles, heading))
@@ -78,7 +78,7 @@ class NewsCog(commands.Cog):
         self, interaction: discord.Interaction, query: Query, hours: Hours | None = None
     ) -> None:
         """Search stored articles, best matches first."""
-        await interaction.response.defer(thinking=True)
+        await think_in_public(interaction)
         hits = await self._services.search.search(query, hours=hours)
         await _send_pages(interaction, search_pages(query, hits))
 
@@ -89,7 +89,7 @@ class NewsCog(commands.Cog):
         self, interaction: discord.Interaction, url: app_commands.Range[str, 1, 2048]
     ) -> None:
         """Fetch any article page and summarise it."""
-        await interaction.response.defer(thinking=True)
+        await think_in_public(interaction)
         page = await self._services.summaries.summarize_url(url)
         summary = page.summary
         embed = summary_embed(page.title, page.url, summary.sentences, summary.sentence_count)
