@@ -231,14 +231,15 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
         if released:
             log.info("%d deliveries interrupted by the last stop will be sent again", released)
         scheduler = build_scheduler(settings, services, delivery)
-        scheduler.start()
+        bot.call_when_ready(scheduler.start)  # a rejected token starts no background work
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(bot.close()))
         try:
             await run_bot(bot, discord_settings)
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
             log.info("stopped")
 
 

@@ -92,9 +92,9 @@ class BriefingSettings:
 class PollSettings:
     """How often feeds are polled."""
 
-    interval_minutes: int = _setting(10, low=1, high=1440)
-    min_interval_minutes: int = _setting(5, low=1, high=1440)
-    max_interval_minutes: int = _setting(1440, low=1, high=10080)
+    interval_minutes: float = _setting(10.0, low=0.01, high=1440)
+    min_interval_minutes: float = _setting(5.0, low=0.01, high=1440)
+    max_interval_minutes: float = _setting(1440.0, low=0.01, high=10080)
     check_seconds: float = _setting(15.0, low=0.05, high=3600)
     batch_size: int = _setting(500, low=1, high=100000)
     pause_after_hours: float = _setting(72.0, low=0.001, high=24 * 365)

@@ -29,9 +29,9 @@ CLAIM_LEASE = timedelta(minutes=10)
 class PollPolicy:
     """The ``[poll]`` settings the poller needs."""
 
-    interval_minutes: int = 10
-    min_interval_minutes: int = 5
-    max_interval_minutes: int = 1440
+    interval_minutes: float = 10
+    min_interval_minutes: float = 5
+    max_interval_minutes: float = 1440
     pause_after_hours: float = 72.0
 
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,13 @@ log = logging.getLogger(__name__)
 class NewsBot(commands.Bot):
     """newsbot on Discord: app commands only, no privileged intents."""
 
-    def __init__(self, services: Services, *, sync_state: Path, dev_guild_id: int = 0) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        sync_state: Path,
+        dev_guild_id: int = 0,
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
@@ -40,6 +47,7 @@ class NewsBot(commands.Bot):
         self.services = services
         self._sync_state = sync_state
         self._dev_guild_id = dev_guild_id
+        self._on_first_ready: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
         from bot.transports.discord.cogs import admin, news, subscriptions
@@ -73,8 +81,15 @@ class NewsBot(commands.Bot):
         log.info("synced %d slash commands (%s)", len(definitions), target)
         return True
 
+    def call_when_ready(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once, when the bot first connects (a rejected token never does)."""
+        self._on_first_ready = callback
+
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d servers", self.user, len(self.guilds))
+        if self._on_first_ready is not None:
+            start, self._on_first_ready = self._on_first_ready, None
+            start()
 
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Leaving a server forgets its feeds, subscriptions and schedules."""

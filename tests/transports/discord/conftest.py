@@ -115,7 +115,8 @@ async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Har
         root,
         urls=[feeds.url("/rss2.xml"), feeds.url("/hostile.xml")],
         allow=[feeds.allow_entry],
-        extra="[poll]\ncheck_seconds = 0.5\n[alerts]\ndeliver_seconds = 0.2",
+        extra="[poll]\ncheck_seconds = 0.5\n[alerts]\ndeliver_seconds = 0.2\n"
+        "[briefing]\nmax_stories = 25",
     )
     log = root / "bot.log"
     async with Emulator() as emu:

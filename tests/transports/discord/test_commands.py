@@ -248,3 +248,33 @@ async def test_schedules_and_status(harness: Harness) -> None:
     status = await (await emu.invoke("news status", {}, user_id=admin)).wait_original()
     assert "feeds" in status.content
     assert "articles stored" in status.content
+
+
+async def test_brief_pages_turn_only_for_the_caller(harness: Harness) -> None:
+    from tests.support.feeds import rss, story
+
+    base = harness.feeds.base_url
+    harness.feeds.add(
+        "/many.xml", rss("Many Stories", [story("canal", n, base) for n in range(14)])
+    )
+    await (
+        await harness.emu.invoke(
+            "feeds add", {"url": harness.feeds.url("/many.xml")}, user_id=harness.admin_id
+        )
+    ).wait_original()
+    interaction = await harness.emu.invoke("brief", {}, user_id=harness.member_id)
+    first = await interaction.wait_original()
+    assert len(first.embeds) == 10
+    assert "Page 1 of" in first.content
+    first_titles = [embed["title"] for embed in first.embeds]
+    assert [b["label"] for b in first.buttons()] == ["Previous", "Next"]
+    refused = await harness.emu.click(first, label="Next", user_id=harness.other_member_id)
+    answer = await refused.wait_original()
+    assert answer.ephemeral
+    assert "Only the member who asked" in answer.content
+    turned = await harness.emu.click(first, label="Next", user_id=harness.member_id)
+    await turned.wait_response()
+    page_two = harness.emu.message(first.id)
+    assert "Page 2 of" in page_two.content
+    assert not {embed["title"] for embed in page_two.embeds} & set(first_titles)
+    assert page_two.allowed_mentions == NO_PINGS or page_two.allowed_mentions is None
