@@ -146,6 +146,9 @@ class Store(Protocol):
         delivery: str,
         channel_id: int | None,
         at: datetime,
+        *,
+        breaking_sources: int | None = None,
+        breaking_minutes: int | None = None,
     ) -> Subscription:
         """Store a subscription (already validated)."""
         ...

@@ -15,6 +15,8 @@ from bot.services.alerts import AlertPlanner
 __all__ = ["DELIVERIES", "SubscriptionService"]
 
 DELIVERIES = ("dm", "here")
+MAX_BREAKING_SOURCES = 10
+MAX_BREAKING_MINUTES = 1440
 
 
 class SubscriptionService:
@@ -36,11 +38,31 @@ class SubscriptionService:
         self._max_per_guild = max_per_guild
 
     async def subscribe(
-        self, guild_id: int, user_id: int, query: str, delivery: str, channel_id: int
+        self,
+        guild_id: int,
+        user_id: int,
+        query: str,
+        delivery: str,
+        channel_id: int,
+        *,
+        breaking_sources: int | None = None,
+        breaking_minutes: int = 60,
     ) -> Subscription:
-        """Validate the query and store the subscription (delivered by DM or in this channel)."""
+        """Validate the query and store the subscription (delivered by DM or in this channel).
+
+        Breaking mode (``breaking_sources``): alert only once that many distinct sources
+        covered the story within ``breaking_minutes``."""
         if delivery not in DELIVERIES:
             raise ValidationError(f"delivery must be dm or here, got {delivery!r}")
+        if breaking_sources is not None and not 2 <= breaking_sources <= MAX_BREAKING_SOURCES:
+            raise ValidationError(
+                f"breaking mode needs 2 to {MAX_BREAKING_SOURCES} sources, got {breaking_sources}"
+            )
+        if not 5 <= breaking_minutes <= MAX_BREAKING_MINUTES:
+            raise ValidationError(
+                f"the breaking window is 5 to {MAX_BREAKING_MINUTES} minutes, "
+                f"got {breaking_minutes}"
+            )
         normalised = normalise_query(parse_query(query))
 
         def add() -> Subscription:
@@ -61,6 +83,8 @@ class SubscriptionService:
                 delivery,
                 channel_id if delivery == "here" else None,
                 self._clock(),
+                breaking_sources=breaking_sources,
+                breaking_minutes=breaking_minutes if breaking_sources else None,
             )
 
         subscription = await asyncio.to_thread(add)

@@ -575,6 +575,9 @@ class SqlStore:
         delivery: str,
         channel_id: int | None,
         at: datetime,
+        *,
+        breaking_sources: int | None = None,
+        breaking_minutes: int | None = None,
     ) -> Subscription:
         with self._engine.begin() as connection:
             new_id = connection.execute(
@@ -585,6 +588,8 @@ class SqlStore:
                     delivery=delivery,
                     channel_id=channel_id,
                     created_at=at,
+                    breaking_sources=breaking_sources,
+                    breaking_minutes=breaking_minutes,
                 )
             ).inserted_primary_key[0]
             row = connection.execute(

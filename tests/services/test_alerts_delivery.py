@@ -178,3 +178,90 @@ async def test_permanent_failure_disables_the_subscription_and_tells_the_owner(
     await poll(services, clock)
     await delivery.deliver_due()
     assert len(sink.posted) == 1  # a disabled subscription matches nothing more
+
+
+WIRE = (
+    "Rescue teams reached the village of Marrowby on Tuesday after a landslide buried "
+    "the main road and cut power to four hundred homes. Regional governor Elise Varga said "
+    "no one had been reported missing. Engineers expect the road to reopen by Friday. "
+    "Schools in the valley will stay closed until the power lines are repaired."
+)
+VERSIONS = (
+    ("Landslide cuts off Marrowby, rescuers reach village", "/wire/marrowby", WIRE),
+    (
+        "Marrowby landslide: road buried, power out for 400 homes",
+        "/daily/2026/marrowby-landslide",
+        WIRE.replace("on Tuesday", "on Tuesday morning"),
+    ),
+    (
+        "Rescuers reach landslide-hit Marrowby",
+        "/news/europe/marrowby",
+        WIRE.replace("Engineers expect", "Engineers said they expect"),
+    ),
+)
+
+
+async def publish(feed_server: FeedServer, services: Services, clock: FakeClock, n: int) -> None:
+    """The wire story appears in the first ``n`` of three outlets' feeds."""
+    base = feed_server.base_url
+    for index, name in enumerate(("wire", "daily", "news")):
+        items = [(t, base + link, text) for t, link, text in VERSIONS[: index + 1]][index:]
+        feed_server.add(f"/{name}.xml", rss(name.title(), items if index < n else []))
+    await poll(services, clock)
+
+
+async def add_outlets(services: Services, feed_server: FeedServer) -> None:
+    for name in ("wire", "daily", "news"):
+        feed_server.add(f"/{name}.xml", rss(name.title(), []))
+        await services.feeds.add_guild_feed(GUILD, feed_server.url(f"/{name}.xml"))
+
+
+async def test_one_story_told_by_three_outlets_alerts_once(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    await add_outlets(services, feed_server)
+    await services.subscriptions.subscribe(GUILD, ALICE, "landslide", "dm", CHANNEL)
+    await publish(feed_server, services, clock, 3)
+    sink = RecordingSink()
+    await sender(services, sink, clock).deliver_due()
+    [alert] = sink.to("user", ALICE)
+    assert "also reported by" in alert.embeds[0]["description"]
+    assert services.store.stats().articles == 3
+
+
+async def test_breaking_mode_waits_for_enough_sources(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    await add_outlets(services, feed_server)
+    await services.subscriptions.subscribe(
+        GUILD, ALICE, "landslide", "dm", CHANNEL, breaking_sources=3, breaking_minutes=60
+    )
+    await services.subscriptions.subscribe(GUILD, BOB, "landslide", "dm", CHANNEL)
+    sink = RecordingSink()
+    delivery = sender(services, sink, clock)
+    await publish(feed_server, services, clock, 1)
+    await delivery.deliver_due()
+    assert (len(sink.to("user", ALICE)), len(sink.to("user", BOB))) == (0, 1)
+    await publish(feed_server, services, clock, 2)
+    await delivery.deliver_due()
+    assert len(sink.to("user", ALICE)) == 0  # two sources: not yet
+    await publish(feed_server, services, clock, 3)
+    await delivery.deliver_due()
+    [breaking] = sink.to("user", ALICE)
+    assert "Marrowby" in breaking.embeds[0]["title"]
+    assert len(sink.to("user", BOB)) == 1  # the story still alerts a normal subscriber once
+
+
+async def test_breaking_mode_ignores_sources_outside_the_window(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    await add_outlets(services, feed_server)
+    await services.subscriptions.subscribe(
+        GUILD, ALICE, "landslide", "dm", CHANNEL, breaking_sources=2, breaking_minutes=15
+    )
+    sink = RecordingSink()
+    await publish(feed_server, services, clock, 1)
+    clock.advance(minutes=30)
+    await publish(feed_server, services, clock, 2)  # the second source, 41 minutes later
+    await sender(services, sink, clock).deliver_due()
+    assert sink.to("user", ALICE) == []

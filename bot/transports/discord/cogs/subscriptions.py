@@ -29,17 +29,27 @@ class SubscriptionsCog(commands.Cog):
     @app_commands.describe(
         query='What to follow: words, "phrases", AND / OR / NOT, (groups), source:host',
         delivery="dm: alerts by direct message; here: in this channel",
+        breaking="Breaking mode: alert only once this many sources report the story",
+        within="Breaking mode: the sources must report it within this many minutes",
     )
     async def subscribe(
         self,
         interaction: discord.Interaction,
         query: app_commands.Range[str, 1, 200],
         delivery: Literal["dm", "here"] = "dm",
+        breaking: app_commands.Range[int, 2, 10] | None = None,
+        within: app_commands.Range[int, 5, 1440] = 60,
     ) -> None:
         """Get an alert when a story matching your query appears."""
         assert interaction.guild_id is not None and interaction.channel_id is not None
         subscription = await self._services.subscriptions.subscribe(
-            interaction.guild_id, interaction.user.id, query, delivery, interaction.channel_id
+            interaction.guild_id,
+            interaction.user.id,
+            query,
+            delivery,
+            interaction.channel_id,
+            breaking_sources=breaking,
+            breaking_minutes=within,
         )
         where = "by direct message" if delivery == "dm" else f"in <#{interaction.channel_id}>"
         await reply(
