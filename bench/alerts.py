@@ -70,7 +70,9 @@ async def latency(samples: int) -> list[float]:
             await (
                 await emu.invoke("subscribe", {"query": "volcano"}, user_id=reader.user.id)
             ).wait_original()
-            await asyncio.sleep(1)  # the first poll records the feed's backlog as seen
+            # the first poll records the feed's backlog as seen
+            await emu.wait_for(lambda: bool(feeds.requests), timeout=60, what="first poll")
+            await asyncio.sleep(0.5)
             for number in range(samples):
                 items.append(story("volcano", number, base))
                 started = time.perf_counter()

@@ -138,3 +138,13 @@ def test_summarize_jsonl(tmp_path: Path) -> None:
     assert all(s in " ".join(body.split()) for s in lines[0]["summary"])
     assert lines[1]["summary"] == ["One short sentence only."]
     assert "line 2" in result.stderr
+
+
+def test_empty_discord_token_is_one_line_and_status_2(tmp_path: Path) -> None:
+    result = run_newsbot(
+        ["run"], env={"NEWSBOT_DATA_DIR": str(tmp_path / "data"), "DISCORD_TOKEN": " "}
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "newsbot: config error in DISCORD_TOKEN: is set but empty; unset it to use the console"
+    ]

@@ -173,3 +173,18 @@ async def test_leaving_a_guild_deletes_its_feeds_subscriptions_and_schedules(
         with sqlite3.connect(database) as connection:
             assert connection.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
         await stop_bot(process)
+
+
+async def test_dev_guild_gets_the_commands_directly(tmp_path: Path, feeds: FeedServer) -> None:
+    workspace = write_config(tmp_path, allow=[feeds.allow_entry])
+    async with Emulator() as emu:
+        guild = emu.add_guild(name="Dev")
+        process = await start_bot(
+            emu,
+            workspace.env,
+            tmp_path / "bot.log",
+            extra_env={"NEWSBOT_DEV_GUILD_ID": str(guild.id)},
+        )
+        await emu.wait_for_command_sync(guild_id=guild.id, timeout=60)
+        assert "brief" in emu.commands(guild_id=guild.id)
+        await stop_bot(process)
