@@ -25,7 +25,9 @@ def render_briefing(briefing: Briefing) -> str:
     about = f" about “{briefing.topic}”" if briefing.topic else ""
     window = _window(briefing.hours)
     if not briefing.stories:
-        return f"No stories{about} yet. Run `newsbot fetch` or add feeds to the config."
+        if briefing.topic:
+            return f"No stories{about} found."
+        return "No stories yet. Run `newsbot fetch` or add feeds to the config."
     lines = []
     if briefing.fallback:
         lines.append(f"Nothing new{about} in the last {window}; the latest stories instead:")

@@ -64,7 +64,7 @@ class ConsoleChannel:
                 return
             answer = await self.handle(line)
             if answer:
-                sink.write(answer + "\n")
+                sink.write(answer + "\n\n")
                 sink.flush()
 
     async def handle(self, line: str) -> str:
