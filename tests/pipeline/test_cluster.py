@@ -86,8 +86,8 @@ def test_a_story_is_named_after_its_first_article(placed: dict[str, str]) -> Non
 
 
 def test_near_duplicates_join_on_shingles_alone() -> None:
-    # A threshold above 1 switches the TF-IDF path off: only MinHash can join articles.
-    clusterer = StoryClusterer(threshold=1.01)
+    # Thresholds above 1 switch the TF-IDF and headline paths off: only MinHash can join.
+    clusterer = StoryClusterer(threshold=1.01, title_threshold=1.01)
     placed = {doc.id: clusterer.add(doc) for doc in DOCUMENTS}
     assert {placed[i] for i in _ids_of("ferry_aground_norway")} == {"fer-1"}
     assert len({placed[i] for i in _ids_of("riverton_tram_line_approved")}) == 3
