@@ -318,6 +318,8 @@ class StoryClusterer:
         names: _Vector = {}
         topic: _Vector = {}
         for term, count in counts.items():
+            if count <= 0:
+                continue
             weight = (1.0 + math.log(count)) * idf[term]
             (names if capitalised_in(term, 0) > lower_in(term, 0) else topic)[term] = weight
         headline = {term: idf[term] for term in headline_terms}
