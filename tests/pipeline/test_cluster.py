@@ -319,6 +319,6 @@ def test_dev_set_pairwise_and_bcubed_f1() -> None:
     gold = {row["id"]: row["cluster"] for row in rows}
     assert len(Counter(gold.values())) == 30
     pairwise, bcubed = _pairwise_and_bcubed_f1(gold, predicted)
-    # bench/clustering.py measures 0.897 / 0.914 with the defaults
+    # bench/clustering.py measures 0.896 / 0.914 with the defaults
     assert pairwise >= 0.88
     assert bcubed >= 0.90
