@@ -260,7 +260,7 @@ def _quality(documents: list[ClusterDocument], gold: Mapping[str, str]) -> None:
             )
 
 
-THRESHOLDS = (0.11, 0.13, 0.15, 0.17, 0.19, 0.21)
+THRESHOLDS = (0.12, 0.14, 0.16, 0.18, 0.20)
 WINDOW_RULES = (
     ("3 d fixed", 3 * DAY, 3 * DAY),
     ("7 d fixed", 7 * DAY, 7 * DAY),

@@ -21,8 +21,12 @@ ahead. Three signals decide:
 * **Headline coverage**: the share of the headline's IDF weight whose terms are among the
   story's centroid terms. It catches the article whose body is page clutter or another angle but
   whose headline says what the story is about ("Equifax hack attack"). It counts only when the
-  names do not contradict (a names cosine of at least ``title_names_floor``), so "Magnitude 5.9
-  earthquake strikes central Japan" does not join a Chilean quake.
+  document has ``min_names`` names and they agree with the story's (a names cosine of at least
+  ``title_names_floor``), so "Magnitude 5.9 earthquake strikes central Japan" does not join a
+  Chilean quake.
+
+The text is not run through :mod:`bot.pipeline.clean` first: the datelines it strips ("PARIS —")
+are the where of a story, and on the dev set cleaning cost about 0.01 F1.
 
 A story is joined when the score, or the headline coverage, clears its bar (``threshold`` and
 ``title_threshold``), both raised by ``gap_penalty`` for every doubling of the time since the
@@ -58,8 +62,6 @@ _MID_SENTENCE_CAPITAL = re.compile(r"(?<=[^\W_])(?:\s|,\s)([A-ZÀ-ÖØ-Þ][^\W_]
 _MIN_SHINGLE_WORDS = 8
 _MAX_HEADING_CHARS = 150
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "’", "'", ":")
-_MIN_PARTIAL_SCORE = 0.02
-"""Candidates whose dot products over the query terms sum to less are not scored exactly."""
 _MAX_REMEMBERED_WORDS = 100_000
 _SEED = 20180101
 
@@ -375,10 +377,14 @@ class StoryClusterer:
         self._accumulate(partial, features.topic, self._topic_postings)
         ranked = heapq.nlargest(self._candidates, partial.items(), key=_weight)
         use_names = len(features.names) >= self._min_names
+        # Joining needs a names or topic cosine of at least half the smaller bar (the harmonic
+        # mean needs both near the threshold; the headline path needs the names floor): a story
+        # whose partial dot products over the query terms sum to less is not scored exactly.
+        floor = min(self._threshold, self._title_names_floor) / 2
         best: _Story | None = None
         best_margin = 0.0
         for story_id, partial_score in ranked:
-            if partial_score < _MIN_PARTIAL_SCORE:
+            if partial_score < floor:
                 break
             story = self._stories[story_id]
             gap = _gap(story, when)
