@@ -285,7 +285,7 @@ class StoryClusterer:
     # ------------------------------------------------------------------ features
 
     def _word(self, word: str) -> tuple[str | None, int, bool]:
-        """The term (None for a stopword) and the hash of ``word``, memoised."""
+        """The term (None for a stopword), hash and lower-case flag of ``word``, memoised."""
         known = self._words.get(word)
         if known is None:
             lower = word.lower()
