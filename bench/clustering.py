@@ -3,10 +3,14 @@
     python bench/clustering.py [--data ../shared/data/clusters/dev.jsonl] [--scale 50000]
 
 Streams the articles in date order through :class:`StoryClusterer` (no peeking ahead) and
-prints pairwise and B-cubed precision/recall/F1, throughput, sensitivity tables over threshold,
-windows and gap penalty (with the best pairwise F1 any clusterer could reach under each window
-rule), and a synthetic scale run of ``--scale`` made-up documents over three days for the
-per-document cost when the window is full.
+prints pairwise and B-cubed precision/recall/F1 (defaults, ablations, the ceiling of the window
+rule), throughput, sensitivity tables over the knobs (with the best pairwise F1 any clusterer
+could reach under each window rule), and a synthetic scale run of ``--scale`` made-up documents
+over three days for the per-document cost when the window is full.
+
+Every setting is also run on the made-up hard negatives of ``tests/fixtures/clusters``: a cell
+marked ``✗`` merged two different fixture events or split one, so a setting that scores well
+on the dev set but would merge two quakes or two stories from one city shows up as such.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ DATA_CANDIDATES = (
     REPO.parent / "shared" / "data" / "clusters" / "dev.jsonl",
     Path("/work/shared/data/clusters/dev.jsonl"),
 )
+FIXTURES = REPO / "tests" / "fixtures" / "clusters" / "articles.jsonl"
 DAY = timedelta(days=1)
 UNLIMITED = timedelta(days=36500)
 
@@ -69,6 +74,35 @@ def load_gold(path: Path) -> tuple[list[ClusterDocument], dict[str, str]]:
             gold[row["id"]] = row["cluster"]
     documents.sort(key=lambda doc: (doc.published, doc.id))
     return documents, gold
+
+
+def load_fixtures(path: Path = FIXTURES) -> tuple[list[ClusterDocument], dict[str, str]]:
+    """The made-up fixture articles in time order, and the event of each document id."""
+    documents: list[ClusterDocument] = []
+    events: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        published = datetime.fromisoformat(row["published"])
+        documents.append(
+            ClusterDocument(row["id"], row["title"], row["text"], published, row["source"])
+        )
+        events[row["id"]] = row["event"]
+    documents.sort(key=lambda doc: (doc.published, doc.id))
+    return documents, events
+
+
+def fixture_errors(**options: object) -> int:
+    """Fixture events merged with another or split, streaming with ``options``."""
+    documents, events = load_fixtures()
+    placed = cluster_stream(documents, **options)
+    stories_of: dict[str, set[str]] = {}
+    events_in: dict[str, set[str]] = {}
+    for doc_id, story in placed.items():
+        stories_of.setdefault(events[doc_id], set()).add(story)
+        events_in.setdefault(story, set()).add(events[doc_id])
+    split = sum(len(stories) > 1 for stories in stories_of.values())
+    merged = sum(len(found) > 1 for found in events_in.values())
+    return split + merged
 
 
 def cluster_stream(documents: Iterable[ClusterDocument], **options: object) -> dict[str, str]:
@@ -188,14 +222,29 @@ def _row(name: str, result: Scores) -> str:
     )
 
 
+ABLATIONS = (
+    ("headline-coverage path off", {"title_threshold": 2.0}),
+    ("names required from any document (min_names=0)", {"min_names": 0}),
+    ("no gap penalty", {"gap_penalty": 0.0}),
+    ("a lone article stays open 7 d", {"window": 7 * DAY}),
+)
+
+
 def _quality(documents: list[ClusterDocument], gold: Mapping[str, str]) -> None:
-    print("\n| clustering | pair P | pair R | pair F1 | B3 P | B3 R | B3 F1 |")
-    print("|---|---|---|---|---|---|---|")
-    print(_row("every article alone", score(gold, {})))
-    print(_row("README baseline as re-implemented here", score(gold, readme_baseline(documents))))
-    print(_row("**StoryClusterer, defaults**", score(gold, cluster_stream(documents))))
+    print("\n| clustering | pair P | pair R | pair F1 | B3 P | B3 R | B3 F1 | fixture errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(_row("every article alone", score(gold, {})) + " |")
+    print(
+        _row("README baseline as re-implemented here", score(gold, readme_baseline(documents)))
+        + " |"
+    )
+    defaults = score(gold, cluster_stream(documents))
+    print(_row("**StoryClusterer, defaults**", defaults) + f" {fixture_errors()} |")
+    for name, options in ABLATIONS:
+        result = score(gold, cluster_stream(documents, **options))
+        print(_row(f"defaults, {name}", result) + f" {fixture_errors(**options)} |")
     best_possible = ceiling(documents, gold, 3 * DAY, 365 * DAY)
-    print(_row("perfect similarity, default windows (ceiling)", best_possible))
+    print(_row("perfect similarity, default windows (ceiling)", best_possible) + " |")
 
     for attempt in range(3):
         clusterer = StoryClusterer()
@@ -211,6 +260,7 @@ def _quality(documents: list[ClusterDocument], gold: Mapping[str, str]) -> None:
             )
 
 
+THRESHOLDS = (0.12, 0.14, 0.16, 0.18, 0.20)
 WINDOW_RULES = (
     ("3 d fixed", 3 * DAY, 3 * DAY),
     ("7 d fixed", 7 * DAY, 7 * DAY),
@@ -224,39 +274,78 @@ WINDOW_RULES = (
 )
 
 
+def _cell(documents: list[ClusterDocument], gold: Mapping[str, str], **options: object) -> str:
+    """'pairwise F1 / B-cubed F1', marked ✗ when the fixture events are not kept as they are."""
+    result = score(gold, cluster_stream(documents, **options))
+    mark = " ✗" if fixture_errors(**options) else ""
+    return f"{result.pair_f1:.3f} / {result.bcubed_f1:.3f}{mark}"
+
+
+def _table(
+    documents: list[ClusterDocument],
+    gold: Mapping[str, str],
+    title: str,
+    rows: tuple[tuple[str, dict[str, object]], ...],
+    columns: tuple[tuple[str, dict[str, object]], ...],
+) -> None:
+    print(f"\n{title}\n")
+    print("| | " + " | ".join(name for name, _ in columns) + " |")
+    print("|---|" + "---|" * len(columns))
+    for row_name, row_options in rows:
+        cells = [_cell(documents, gold, **row_options, **options) for _, options in columns]
+        print(f"| {row_name} | " + " | ".join(cells) + " |")
+
+
 def _sensitivity(documents: list[ClusterDocument], gold: Mapping[str, str]) -> None:
-    thresholds = (0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.24)
+    thresholds = tuple((f"t={t:.2f}", {"threshold": t}) for t in THRESHOLDS)
     print("\nsensitivity: pairwise F1 / B-cubed F1 by window rule (rows) and threshold (columns);")
-    print("'ceiling' = pairwise F1 of perfect similarity under the same window rule\n")
+    print("'ceiling' = pairwise F1 of perfect similarity under the same window rule;")
+    print("✗ = a fixture event merged with another or split\n")
     print(
         "| window (one article, developing) | ceiling | "
-        + " | ".join(f"t={t:.2f}" for t in thresholds)
+        + " | ".join(n for n, _ in thresholds)
         + " |"
     )
     print("|---|---|" + "---|" * len(thresholds))
     for name, window, max_window in WINDOW_RULES:
-        cells = []
-        for threshold in thresholds:
-            options = {"window": window, "max_window": max_window, "threshold": threshold}
-            result = score(gold, cluster_stream(documents, **options))
-            cells.append(f"{result.pair_f1:.2f} / {result.bcubed_f1:.2f}")
+        cells = [
+            _cell(documents, gold, window=window, max_window=max_window, **options)
+            for _, options in thresholds
+        ]
         best_possible = ceiling(documents, gold, window, max_window).pair_f1
         print(f"| {name} | {best_possible:.2f} | " + " | ".join(cells) + " |")
 
-    penalties = (0.0, 0.01, 0.02, 0.03, 0.04)
-    print(
-        "\nsensitivity: pairwise F1 / B-cubed F1 by gap penalty (rows) and threshold, "
-        "default windows\n"
+    _table(
+        documents,
+        gold,
+        "sensitivity: gap penalty (rows) and threshold (columns), default windows",
+        tuple((f"gap penalty {g:.2f}", {"gap_penalty": g}) for g in (0.0, 0.01, 0.02, 0.03, 0.04)),
+        thresholds,
     )
-    print("| gap penalty | " + " | ".join(f"t={t:.2f}" for t in thresholds) + " |")
-    print("|---|" + "---|" * len(thresholds))
-    for penalty in penalties:
-        cells = []
-        for threshold in thresholds:
-            options = {"threshold": threshold, "gap_penalty": penalty}
-            result = score(gold, cluster_stream(documents, **options))
-            cells.append(f"{result.pair_f1:.2f} / {result.bcubed_f1:.2f}")
-        print(f"| {penalty:.2f} | " + " | ".join(cells) + " |")
+    _table(
+        documents,
+        gold,
+        "sensitivity: headline-coverage threshold (rows) and the names cosine it needs (columns)",
+        tuple(
+            (f"title threshold {t:.2f}", {"title_threshold": t})
+            for t in (0.4, 0.45, 0.5, 0.55, 0.6)
+        ),
+        tuple((f"floor {f:.2f}", {"title_names_floor": f}) for f in (0.0, 0.1, 0.2, 0.3)),
+    )
+    _table(
+        documents,
+        gold,
+        "sensitivity: fewest names for the names cosine to count (rows) and threshold (columns)",
+        tuple((f"min names {n}", {"min_names": n}) for n in (0, 1, 3, 5, 8)),
+        thresholds[1:-1],
+    )
+    _table(
+        documents,
+        gold,
+        "sensitivity: centroid size (rows) and lead length (columns)",
+        tuple((f"{n} centroid terms", {"centroid_terms": n}) for n in (32, 48, 96)),
+        tuple((f"lead {n} chars", {"lead_chars": n}) for n in (1000, 2000, 4000)),
+    )
 
 
 def _synthetic(

@@ -70,6 +70,12 @@ def test_articles_about_one_event_form_one_story(placed: dict[str, str], event: 
         ("portugal_snap_election", "croatia_presidential_runoff"),
         # the same river, quarter and mayor, eighteen months apart
         ("riverton_flood_2023", "riverton_flood_2025"),
+        # the same city, mayor, district and trams, five weeks apart
+        ("riverton_tram_line_approved", "riverton_flood_2025"),
+        # the same prime minister, capital and day, two announcements
+        ("finland_budget_cuts", "finland_sweden_air_patrols"),
+        # two emergency landings on the same day told with the same template
+        ("denver_emergency_landing", "lisbon_emergency_landing"),
     ],
 )
 def test_different_events_sharing_words_stay_apart(
@@ -86,12 +92,54 @@ def test_a_story_is_named_after_its_first_article(placed: dict[str, str]) -> Non
 
 
 def test_near_duplicates_join_on_shingles_alone() -> None:
-    # A threshold above 1 switches the TF-IDF path off: only MinHash can join articles.
-    clusterer = StoryClusterer(threshold=1.01)
+    # Thresholds above 1 switch the TF-IDF and headline paths off: only MinHash can join.
+    clusterer = StoryClusterer(threshold=1.01, title_threshold=1.01)
     placed = {doc.id: clusterer.add(doc) for doc in DOCUMENTS}
-    assert {placed[i] for i in _ids_of("ferry_aground_norway")} == {"fer-1"}
+    assert {placed[i] for i in ("fer-1", "fer-2", "fer-3")} == {"fer-1"}
+    assert placed["fer-4"] == "fer-4"  # cookie text under the wire headline: not a copy
     assert len({placed[i] for i in _ids_of("riverton_tram_line_approved")}) == 3
     assert placed["qjp-1"] != placed["qch-1"]
+
+
+_RADIO_PAGE = (
+    "Listen live on Island Radio from Stord and Leirvik, or catch up with the Island Radio app. "
+    "Follow our Norway newsroom on Facebook and Instagram for breaking news as it happens."
+)
+
+
+def _ferry_story_then(doc: ClusterDocument, **options: float) -> str:
+    """The story ``doc`` joins after two ferry reports and the two quakes (headline not counted
+    in the vectors, so that only the headline-coverage path can see it)."""
+    clusterer = StoryClusterer(title_weight=0.0, **options)
+    for doc_id in ("qch-1", "qjp-1", "fer-1", "fer-2"):
+        clusterer.add(BY_ID[doc_id])
+    return clusterer.add(doc)
+
+
+def test_a_page_of_clutter_joins_the_story_its_headline_names() -> None:
+    page = replace(
+        BY_ID["fer-3"],
+        id="radio",
+        title="Ferry with 40 on board runs aground near Stord",
+        text=_RADIO_PAGE,
+    )
+    assert _ferry_story_then(page) == "fer-1"
+    assert _ferry_story_then(page, title_threshold=1.01) == "radio"
+
+
+def test_a_headline_does_not_join_a_story_whose_names_disagree() -> None:
+    # Every headline word is in the ferry story, but the page names other places.
+    elsewhere = _RADIO_PAGE.replace("Stord and Leirvik", "Tromsø and Narvik").replace(
+        "Norway", "Arctic"
+    )
+    page = replace(
+        BY_ID["fer-3"],
+        id="radio",
+        title="Passenger ferry runs aground, 40 evacuated",
+        text=elsewhere,
+    )
+    assert _ferry_story_then(page) == "radio"
+    assert _ferry_story_then(page, title_names_floor=0.0) == "fer-1"
 
 
 def test_adding_a_document_again_changes_nothing(placed: dict[str, str]) -> None:
@@ -221,7 +269,12 @@ def test_a_naive_publication_time_is_refused() -> None:
         StoryClusterer().add(doc)
 
 
-def _pairwise_f1(gold: dict[str, str], predicted: dict[str, str]) -> float:
+def _pairwise_and_bcubed_f1(gold: dict[str, str], predicted: dict[str, str]) -> tuple[float, float]:
+    """Pairwise F1 over all pairs of items, and B-cubed F1 averaged over items."""
+
+    def f1(precision: float, recall: float) -> float:
+        return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
     def pairs(labels: dict[str, str]) -> set[frozenset[str]]:
         groups: dict[str, list[str]] = {}
         for item, label in labels.items():
@@ -234,13 +287,16 @@ def _pairwise_f1(gold: dict[str, str], predicted: dict[str, str]) -> float:
 
     gold_pairs, predicted_pairs = pairs(gold), pairs(predicted)
     both = len(gold_pairs & predicted_pairs)
-    if not both:
-        return 0.0
-    precision, recall = both / len(predicted_pairs), both / len(gold_pairs)
-    return 2 * precision * recall / (precision + recall)
+    pairwise = f1(both / len(predicted_pairs), both / len(gold_pairs)) if both else 0.0
+    gold_size, predicted_size = Counter(gold.values()), Counter(predicted.values())
+    overlap = Counter((gold[item], predicted[item]) for item in gold)
+    shared = [overlap[(gold[item], predicted[item])] for item in gold]
+    precision = sum(n / predicted_size[predicted[i]] for n, i in zip(shared, gold, strict=True))
+    recall = sum(n / gold_size[gold[i]] for n, i in zip(shared, gold, strict=True))
+    return pairwise, f1(precision / len(gold), recall / len(gold))
 
 
-def test_dev_set_pairwise_f1() -> None:
+def test_dev_set_pairwise_and_bcubed_f1() -> None:
     path = next((p for p in DEV_SETS if p.exists()), None)
     if path is None:
         pytest.skip("gold clusters not available (../shared/data/clusters/dev.jsonl)")
@@ -262,4 +318,7 @@ def test_dev_set_pairwise_f1() -> None:
     predicted = {doc.id: clusterer.add(doc) for doc in documents}
     gold = {row["id"]: row["cluster"] for row in rows}
     assert len(Counter(gold.values())) == 30
-    assert _pairwise_f1(gold, predicted) >= 0.85
+    pairwise, bcubed = _pairwise_and_bcubed_f1(gold, predicted)
+    # bench/clustering.py measures 0.896 / 0.914 with the defaults
+    assert pairwise >= 0.88
+    assert bcubed >= 0.90
