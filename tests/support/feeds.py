@@ -39,7 +39,7 @@ _SYLLABLES = (
 
 
 def _word(pick: random.Random) -> str:
-    return "".join(pick.choice(_SYLLABLES) for _ in range(pick.randint(2, 3)))
+    return "".join(pick.choice(_SYLLABLES) for _ in range(pick.randint(3, 4)))
 
 
 def rss(title: str, items: Sequence[tuple[str, str, str]], *, when: datetime | None = None) -> str:
