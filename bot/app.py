@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import DiscordSettings, Settings
 from bot.core.models import FeedRefresh
 from bot.pipeline.fetch import Fetcher, FetchLimits
+from bot.pipeline.isolation import IsolationLimits, ParserPool
 from bot.pipeline.refresh import Refresher
 from bot.pipeline.stories import StoryAssigner
 from bot.pipeline.summarize import Summarizer
@@ -113,6 +114,14 @@ def fetch_limits(settings: Settings) -> FetchLimits:
     )
 
 
+def isolation_limits(settings: Settings) -> IsolationLimits:
+    """The parser workers' limits from the ``[parse]`` section."""
+    parse = settings.parse
+    return IsolationLimits(
+        workers=parse.workers, timeout=parse.timeout, memory_bytes=parse.memory_mb * 1024 * 1024
+    )
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
@@ -124,9 +133,12 @@ async def open_services(
         alerts.load(await asyncio.to_thread(store.active_subscriptions))
         stories = StoryAssigner()
         await asyncio.to_thread(_warm_stories, stories, store, clock())
-        async with Fetcher(fetch_limits(settings)) as fetcher:
-            summaries = SummaryService(store, build_summarizer(settings), fetcher)
-            refresher = Refresher(store, fetcher, clock, alerts, stories)
+        async with (
+            Fetcher(fetch_limits(settings)) as fetcher,
+            ParserPool(isolation_limits(settings)) as parsers,
+        ):
+            summaries = SummaryService(store, build_summarizer(settings), fetcher, parsers=parsers)
+            refresher = Refresher(store, fetcher, clock, alerts, stories, parsers=parsers)
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
             briefings = BriefingService(
                 store,
