@@ -17,6 +17,10 @@ Routes (query parameters in brackets):
 * ``/set-cookie`` – a 200 that sets a cookie
 * ``/slow[delay]`` – a 200 after ``delay`` seconds; concurrency is tracked
 * ``/hang-up`` – closes the connection without answering
+* ``/hostile/NAME`` – a hostile feed document from
+  :data:`tests.support.hostile_feeds.HOSTILE_FEEDS` (entity bombs in every Unicode encoding,
+  billion laughs, external entities, lying charsets, floods of entries, quadratic markup,
+  hostile JSON) with its Content-Type
 
 Anything else can be added with :meth:`HostileServer.respond` (a canned response).
 """
@@ -30,6 +34,8 @@ import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.hostile_feeds import HOSTILE_FEEDS
 
 __all__ = ["FEED_BODY", "FEED_ETAG", "FEED_LAST_MODIFIED", "HostileServer", "SeenRequest"]
 
@@ -47,7 +53,10 @@ _REASONS = {
     304: "Not Modified",
     307: "Temporary Redirect",
     308: "Permanent Redirect",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
+    410: "Gone",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -211,6 +220,9 @@ class HostileServer:
         if path.startswith("/status/"):
             await self._status(request, writer)
             return
+        if path.startswith("/hostile/"):
+            await self._hostile(path.removeprefix("/hostile/"), writer)
+            return
         handler = self._routes.get(path)
         if handler is None:
             await self._send(writer, 404, (), b"no such route")
@@ -279,6 +291,14 @@ class HostileServer:
         query = self._query(request)
         headers = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
         await self._send(writer, status, headers, b"status body")
+
+    async def _hostile(self, name: str, writer: asyncio.StreamWriter) -> None:
+        build = HOSTILE_FEEDS.get(name)
+        if build is None:
+            await self._send(writer, 404, (), b"no such hostile feed")
+            return
+        case = build()
+        await self._send(writer, 200, [("Content-Type", case.content_type)], case.body)
 
     async def _drip(self, request: SeenRequest, writer: asyncio.StreamWriter) -> None:
         interval = float(self._query(request).get("interval", "0.2"))
