@@ -80,6 +80,7 @@ class _Canned:
     headers: tuple[Header, ...]
     body: bytes
     declare_length: bool
+    delay: float
 
 
 @dataclass(slots=True)
@@ -154,13 +155,14 @@ class HostileServer:
         headers: Sequence[Header] = (),
         body: bytes = b"",
         declare_length: bool = True,
+        delay: float = 0.0,
     ) -> None:
-        """Serve a canned response at ``path``.
+        """Serve a canned response at ``path``, after ``delay`` seconds.
 
         Content-Length is added unless ``declare_length`` is false; then the body simply ends
         when the connection closes.
         """
-        self._canned[path] = _Canned(status, tuple(headers), body, declare_length)
+        self._canned[path] = _Canned(status, tuple(headers), body, declare_length, delay)
 
     @property
     def requests(self) -> list[SeenRequest]:
@@ -210,6 +212,7 @@ class HostileServer:
         path = urlsplit(request.target).path
         canned = self._canned.get(path)
         if canned is not None:
+            await asyncio.sleep(canned.delay)
             await self._send(
                 writer, canned.status, canned.headers, canned.body, canned.declare_length
             )
