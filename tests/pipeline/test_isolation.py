@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +19,7 @@ from bot.pipeline.parse import parse_feed
 from tests.support import worker_faults
 from tests.support.hostile_feeds import many_attributes, rss
 
+REPO = Path(__file__).resolve().parents[2]
 FEED = rss(
     "<item><title>Calm</title><link>http://news.example/calm</link>"
     "<description>Nothing to see.</description></item>"
@@ -120,3 +126,35 @@ async def test_zero_workers_runs_in_a_thread_of_this_process() -> None:
 def test_limits_are_checked(limits: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="invalid isolation limits"):
         IsolationLimits(**limits)
+
+
+def test_workers_do_not_outlive_a_killed_bot(tmp_path: Path) -> None:
+    script = (
+        "import asyncio, os, signal\n"
+        "from bot.core.errors import ParseError\n"
+        "from bot.pipeline.isolation import ParserPool\n"
+        "from tests.support import worker_faults\n"
+        "async def main():\n"
+        "    pool = ParserPool()\n"
+        "    print(await pool.call(worker_faults.worker_pid, error=ParseError), flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "asyncio.run(main())\n"
+    )
+    bot = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert bot.returncode == -signal.SIGKILL
+    worker = int(bot.stdout.strip())
+    deadline = time.monotonic() + 30
+    while process_alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not process_alive(worker)
+
+
+def process_alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie nobody reaped has finished)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
