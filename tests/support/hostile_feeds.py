@@ -201,6 +201,13 @@ _CATALOGUE: dict[str, Callable[[], HostileFeed]] = {
         "application/feed+json",
         ("Lone surrogate",),
     ),
+    "data-link": lambda: HostileFeed(
+        rss(
+            "<item><title>Open me</title><link>data:text/html,&lt;script&gt;x()&lt;/script&gt;"
+            "</link><description>x</description></item>"
+        ).encode(),
+        titles=("Open me",),
+    ),
     "javascript-link": lambda: HostileFeed(
         rss(
             "<item><title>Click me</title><link>javascript:alert(document.cookie)</link>"
