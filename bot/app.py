@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -50,6 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE_SECONDS = 5.0
 STORY_WARMUP_WINDOW = timedelta(days=7)
 STORY_WARMUP_LIMIT = 5000
 
@@ -244,15 +245,29 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
             log.info("%d deliveries interrupted by the last stop will be sent again", released)
         scheduler = build_scheduler(settings, services, delivery)
         bot.call_when_ready(scheduler.start)  # a rejected token starts no background work
+        serving = asyncio.create_task(run_bot(bot, discord_settings))
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(bot.close()))
+            loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(_stop(bot, serving)))
         try:
-            await run_bot(bot, discord_settings)
+            await serving
+        except asyncio.CancelledError:
+            if not serving.cancelled():
+                raise
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             log.info("stopped")
+
+
+async def _stop(bot: Any, serving: asyncio.Task[None]) -> None:
+    """Close the Discord client; if it does not return within a few seconds (discord.py sleeps
+    out its reconnect backoff, minutes while Discord is unreachable), cancel it."""
+    await bot.close()
+    done, _ = await asyncio.wait({serving}, timeout=STOP_GRACE_SECONDS)
+    if not done:
+        log.info("Discord did not close within %s s; stopping anyway", STOP_GRACE_SECONDS)
+        serving.cancel()
 
 
 def build_scheduler(
