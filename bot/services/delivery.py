@@ -20,6 +20,7 @@ from bot.core.errors import DeliveryError, StorageBusyError
 from bot.core.models import Delivery, NewDelivery
 from bot.core.ports import MessageSink, Store
 from bot.render.embeds import digest_pages, story_embed
+from bot.render.sanitize import safe_title
 from bot.services.alerts import AlertPlanner
 from bot.services.stories import StoryBuilder, group_into_stories
 from bot.services.summaries import SummaryService
@@ -203,9 +204,9 @@ class DeliveryService:
         if feed.created_by is None or feed.guild_id is None:
             return  # shown as paused in /feeds list
         text = (
-            f"I paused the feed **{feed.name}** (#{feed.id}) because I can no longer post in "
-            f"<#{feed.channel_id}>: {reason}. Give me View Channel, Send Messages and Embed "
-            f"Links there, then `/feeds resume feed:{feed.id}`; or `/feeds remove` it."
+            f"I paused the feed **{safe_title(feed.name, 100)}** (#{feed.id}) because I can no "
+            f"longer post in <#{feed.channel_id}>: {reason}. Give me View Channel, Send Messages "
+            f"and Embed Links there, then `/feeds resume feed:{feed.id}`; or `/feeds remove` it."
         )
         self._notify(
             f"notice:feed-posts-paused:{feed.id}:{now.isoformat()}",

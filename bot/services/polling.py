@@ -17,6 +17,7 @@ from bot.core.errors import StorageBusyError
 from bot.core.models import Feed, FeedRefresh, NewDelivery
 from bot.core.ports import Store
 from bot.pipeline.refresh import Refresher
+from bot.render.sanitize import safe_text, safe_title
 
 __all__ = ["NextPoll", "PollPolicy", "Poller", "plan_next_poll"]
 
@@ -158,7 +159,8 @@ class Poller:
         if feed.guild_id is None or feed.channel_id is None:
             return
         text = (
-            f"Paused the feed **{feed.name}** ({feed.url}): {reason}. "
+            f"Paused the feed **{safe_title(feed.name, 100)}** ({safe_text(feed.url)}): "
+            f"{safe_text(reason)}. "
             f"A server admin can resume it with `/feeds resume feed:{feed.id}`."
         )
         notice = NewDelivery(
