@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import DiscordSettings, Settings
 from bot.core.models import FeedRefresh
 from bot.pipeline.fetch import Fetcher, FetchLimits
+from bot.pipeline.isolation import IsolationLimits, ParserPool
 from bot.pipeline.refresh import Refresher
 from bot.pipeline.stories import StoryAssigner
 from bot.pipeline.summarize import Summarizer
@@ -49,6 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE_SECONDS = 5.0
 STORY_WARMUP_WINDOW = timedelta(days=7)
 STORY_WARMUP_LIMIT = 5000
 
@@ -114,6 +116,14 @@ def fetch_limits(settings: Settings) -> FetchLimits:
     )
 
 
+def isolation_limits(settings: Settings) -> IsolationLimits:
+    """The parser workers' limits from the ``[parse]`` section."""
+    parse = settings.parse
+    return IsolationLimits(
+        workers=parse.workers, timeout=parse.timeout, memory_bytes=parse.memory_mb * 1024 * 1024
+    )
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
@@ -125,9 +135,12 @@ async def open_services(
         alerts.load(await asyncio.to_thread(store.active_subscriptions))
         stories = StoryAssigner()
         await asyncio.to_thread(_warm_stories, stories, store, clock())
-        async with Fetcher(fetch_limits(settings)) as fetcher:
-            summaries = SummaryService(store, build_summarizer(settings), fetcher)
-            refresher = Refresher(store, fetcher, clock, alerts, stories)
+        async with (
+            Fetcher(fetch_limits(settings)) as fetcher,
+            ParserPool(isolation_limits(settings)) as parsers,
+        ):
+            summaries = SummaryService(store, build_summarizer(settings), fetcher, parsers=parsers)
+            refresher = Refresher(store, fetcher, clock, alerts, stories, parsers=parsers)
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
             briefings = BriefingService(
                 store,
@@ -233,15 +246,29 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
             log.info("%d deliveries interrupted by the last stop will be sent again", released)
         scheduler = build_scheduler(settings, services, delivery)
         bot.call_when_ready(scheduler.start)  # a rejected token starts no background work
+        serving = asyncio.create_task(run_bot(bot, discord_settings))
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(bot.close()))
+            loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(_stop(bot, serving)))
         try:
-            await run_bot(bot, discord_settings)
+            await serving
+        except asyncio.CancelledError:
+            if not serving.cancelled():
+                raise
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             log.info("stopped")
+
+
+async def _stop(bot: Any, serving: asyncio.Task[None]) -> None:
+    """Close the Discord client; if it does not return within a few seconds (discord.py sleeps
+    out its reconnect backoff, minutes while Discord is unreachable), cancel it."""
+    await bot.close()
+    done, _ = await asyncio.wait({serving}, timeout=STOP_GRACE_SECONDS)
+    if not done:
+        log.info("Discord did not close within %s s; stopping anyway", STOP_GRACE_SECONDS)
+        serving.cancel()
 
 
 def build_scheduler(

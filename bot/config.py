@@ -25,6 +25,7 @@ __all__ = [
     "DiscordSettings",
     "FetchSettings",
     "LimitSettings",
+    "ParseSettings",
     "PollSettings",
     "Settings",
     "SourceSettings",
@@ -64,6 +65,16 @@ class FetchSettings:
     max_per_host: int = _setting(2, low=1, high=50)
     user_agent: str = "newsbot/0.1 (self-hosted Discord news bot)"
     allow_networks: tuple[str, ...] = _setting(())
+
+
+@dataclass(frozen=True, slots=True)
+class ParseSettings:
+    """Worker processes that parse feeds and pages, bounded in time and memory."""
+
+    workers: int = _setting(2, low=0, high=32)
+    """0 parses in the bot's own process (no time or memory bound)."""
+    timeout: float = _setting(30.0, low=1, high=600)
+    memory_mb: int = _setting(1024, low=128, high=65536)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +149,7 @@ class Settings:
     database_url: str = ""
     log_level: str = _setting("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    parse: ParseSettings = field(default_factory=ParseSettings)
     summary: SummarySettings = field(default_factory=SummarySettings)
     briefing: BriefingSettings = field(default_factory=BriefingSettings)
     poll: PollSettings = field(default_factory=PollSettings)
@@ -156,6 +168,7 @@ class Settings:
 
 _SECTIONS: dict[str, type] = {
     "fetch": FetchSettings,
+    "parse": ParseSettings,
     "summary": SummarySettings,
     "briefing": BriefingSettings,
     "poll": PollSettings,

@@ -18,6 +18,7 @@ The tree::
     ├── QueryError               a search or subscription query that cannot be parsed
     ├── ValidationError          a user-supplied argument out of range
     └── StorageError             the database failed in a way callers should report
+        └── StorageBusyError     the database stayed locked by another writer: try again
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "ParseError",
     "QueryError",
     "ResponseTooLargeError",
+    "StorageBusyError",
     "StorageError",
     "TooManyRedirectsError",
     "ValidationError",
@@ -125,3 +127,9 @@ class ValidationError(NewsbotError):
 
 class StorageError(NewsbotError):
     """The database failed in a way the caller should report."""
+
+
+class StorageBusyError(StorageError):
+    """Another connection held the database's write lock longer than the busy timeout.
+
+    Nothing was written; the same work can simply be tried again later."""

@@ -74,6 +74,8 @@ class Feed:
     paused_reason: str | None = None
     failing_since: datetime | None = None
     ttl_minutes: int | None = None
+    created_by: int | None = None
+    """The member who added it (None for config feeds and feeds older than this field)."""
 
     @property
     def is_local(self) -> bool:
@@ -234,6 +236,9 @@ class Schedule:
     created_by: int
     created_at: datetime
     last_run_at: datetime | None = None
+    active: bool = True
+    """False once Discord refused its channel for good; it then never runs."""
+    disabled_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +276,7 @@ class Delivery:
     payload: str | None
     attempts: int
     created_at: datetime
+    schedule_id: int | None = None
 
     @property
     def nonce(self) -> str:

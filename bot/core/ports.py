@@ -72,11 +72,12 @@ class Store(Protocol):
         channel_id: int | None = None,
         extract_full_text: bool = False,
         interval_minutes: int | None = None,
+        created_by: int | None = None,
     ) -> Feed:
         """Insert a feed, or update the name and options of the same URL in the same guild.
 
         Without a name the feed is called after its host (or folder) until its first fetch
-        brings its own title."""
+        brings its own title. ``created_by`` is recorded on insert only."""
         ...
 
     def get_feed(self, feed_id: int) -> Feed | None:
@@ -208,6 +209,16 @@ class Store(Protocol):
 
     def resume_feed(self, feed_id: int, at: datetime) -> None:
         """Unpause a feed and poll it at once."""
+        ...
+
+    def pause_feed(self, feed_id: int, reason: str) -> Feed | None:
+        """Pause a feed that is not paused yet; returns it, or None when it already was (or
+        is gone)."""
+        ...
+
+    def disable_schedule(self, schedule_id: int, reason: str) -> Schedule | None:
+        """Stop a schedule that is still active; returns it, or None when it already was
+        stopped (or is gone)."""
         ...
 
     def enqueue(self, deliveries: Sequence[NewDelivery], at: datetime) -> int:

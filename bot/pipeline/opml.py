@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from bot.core.errors import ParseError
+from bot.pipeline.charset import decode_document
 from bot.pipeline.parse import strip_declarations
 
 __all__ = ["MAX_OPML_BYTES", "OpmlFeed", "export_opml", "parse_opml"]
@@ -26,12 +27,13 @@ class OpmlFeed:
 def parse_opml(document: bytes) -> list[OpmlFeed]:
     """Every ``outline`` with an ``xmlUrl``, nested folders included, in document order.
 
-    DOCTYPE and ENTITY declarations are removed before parsing, so no entity expands.
+    The file is decoded first (byte order mark, then its XML declaration) and DOCTYPE and
+    ENTITY declarations are removed from the text, so no entity expands in any encoding.
     """
     if len(document) > MAX_OPML_BYTES:
         raise ParseError(f"the OPML file is larger than {MAX_OPML_BYTES // 1024} KB")
     try:
-        root = ElementTree.fromstring(strip_declarations(document))
+        root = ElementTree.fromstring(strip_declarations(decode_document(document)))
     except ElementTree.ParseError as error:
         raise ParseError(f"not a valid OPML file: {error}") from error
     if root.tag.lower() != "opml":

@@ -1,11 +1,20 @@
 """Feed documents and article files to :class:`ParsedFeed`: RSS, Atom, JSON Feed, folders.
 
-Pure and synchronous; callers run it off the event loop.
+Pure and synchronous; callers run it off the event loop (the bot in a worker process, see
+:mod:`bot.pipeline.isolation`).
+
+Hostile documents are defused before feedparser sees them: the bytes are decoded to text first
+(:func:`bot.pipeline.charset.decode_document`: byte order mark, HTTP charset, XML declaration,
+in that order), DOCTYPE and ENTITY declarations are removed from the *text* (so no encoding,
+UTF-16/32 or otherwise, hides them), and feedparser gets UTF-8 in a stream, never bytes it
+could mistake for a file name. What comes out is bounded: at most ``MAX_ENTRIES`` entries (the
+newest), titles of ``TITLE_LIMIT`` and texts of ``MAX_TEXT_CHARS`` characters.
 """
 
 from __future__ import annotations
 
 import calendar
+import io
 import json
 import re
 import time
@@ -20,10 +29,15 @@ import feedparser
 
 from bot.core.errors import ParseError
 from bot.core.models import FeedEntry, ParsedFeed
+from bot.pipeline.charset import decode_document
 from bot.pipeline.text import clean_inline, html_to_text
 
 __all__ = [
     "ARTICLE_SUFFIXES",
+    "MAX_ENTRIES",
+    "MAX_TEXT_CHARS",
+    "MAX_URL_CHARS",
+    "TITLE_LIMIT",
     "parse_article_file",
     "parse_feed",
     "parse_folder",
@@ -31,13 +45,30 @@ __all__ = [
 ]
 
 ARTICLE_SUFFIXES = (".txt", ".md")
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
-_ENTITY_DECLARATION = re.compile(rb"<!ENTITY[^>]*>", re.IGNORECASE | re.DOTALL)
+MAX_ENTRIES = 1000
+"""Entries kept from one document: the newest by date, in document order."""
+MAX_TEXT_CHARS = 100_000
+"""Characters of text kept per entry (cut at a paragraph or word)."""
+TITLE_LIMIT = 300
+MAX_URL_CHARS = 2048
+_MAX_MARKUP_CHARS = 4 * MAX_TEXT_CHARS
+"""Markup looked at per entry: HTML is rarely more than four times its text."""
+
+# The prolog's DOCTYPE, internal subset included. The pattern always matches once it has seen
+# its keyword (an unclosed quote, comment or bracket runs to the end of the text), so it costs
+# one linear pass whatever follows.
+_DOCTYPE = re.compile(
+    r"""<!DOCTYPE(?:[^\[>"']++|"[^"]*+"?|'[^']*+'?)*+"""
+    r"""(?:\[(?:[^\]"'<]++|"[^"]*+"?|'[^']*+'?|<!--.*?(?:-->|\Z)|<\?.*?(?:\?>|\Z)|<)*+\]?)?"""
+    r"""\s*+>?""",
+    re.IGNORECASE | re.DOTALL,
+)
+_DECLARATION_KEYWORD = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _HEADER = re.compile(
     r"^\s*date\s+(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?))?\b[^\n]*(?:\n|$)",
     re.IGNORECASE,
 )
-_TITLE_LIMIT = 300
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def parse_feed(
@@ -45,22 +76,57 @@ def parse_feed(
 ) -> ParsedFeed:
     """Parse an RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.0/1.1 document."""
     headers = {key.lower(): value for key, value in (headers or {}).items()}
-    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith(b"{") or "json" in headers.get("content-type", ""):
-        return _parse_json_feed(body, url)
-    return _parse_xml_feed(body, url, headers)
+    content_type = headers.get("content-type", "")
+    document = decode_document(body, content_type)
+    if document.lstrip(" \t\r\n").startswith("{") or "json" in content_type.lower():
+        return _parse_json_feed(document, url)
+    return _parse_xml_feed(document, url, headers)
 
 
-def strip_declarations(document: bytes) -> bytes:
-    """The XML without DOCTYPE and ENTITY declarations, so no entity can expand."""
-    return _ENTITY_DECLARATION.sub(b"", _DOCTYPE.sub(b"", document))
+def strip_declarations(document: str) -> str:
+    """The XML text without DOCTYPE and ENTITY declarations, so no entity can expand.
+
+    Works on decoded text (see :func:`bot.pipeline.charset.decode_document`), whatever
+    encoding the bytes were in. The prolog's DOCTYPE goes whole; any other ``<!DOCTYPE`` or
+    ``<!ENTITY`` (misplaced, or inside a comment or CDATA section, where feedparser's lenient
+    parser would still find it) loses its keyword, so it is inert text. Each removal leaves a
+    space, so no removal can join the text around it into a new keyword.
+    """
+    start = _prolog_end(document)
+    if document[start : start + 9].upper() == "<!DOCTYPE":
+        end = _DOCTYPE.match(document, start).end()  # type: ignore[union-attr]
+        document = f"{document[:start]} {document[end:]}"
+    return _DECLARATION_KEYWORD.sub(" ", document)
 
 
-def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
-    body = strip_declarations(body)
+def _prolog_end(document: str) -> int:
+    """Where the DOCTYPE would start: after the XML declaration, comments, processing
+    instructions and white space."""
+    position = 0
+    while True:
+        while position < len(document) and document[position].isspace():
+            position += 1
+        if document.startswith("<?", position):
+            closing = document.find("?>", position + 2)
+        elif document.startswith("<!--", position):
+            closing = document.find("-->", position + 4)
+        else:
+            return position
+        if closing < 0:
+            return position
+        position = closing + 2 + (document[closing] == "-")
+
+
+def _parse_xml_feed(document: str, url: str, headers: dict[str, str]) -> ParsedFeed:
+    data = strip_declarations(document).encode("utf-8", errors="replace")
     parsed = feedparser.parse(
-        body,
-        response_headers=headers or {"content-type": "application/xml"},
+        io.BytesIO(data),  # a stream: bytes could be taken for a file name and opened
+        response_headers={
+            name: value
+            for name, value in headers.items()
+            if name in ("content-location", "content-language")
+        }
+        | {"content-type": "application/xml; charset=utf-8"},
         sanitize_html=False,
         resolve_relative_uris=False,
     )
@@ -68,16 +134,16 @@ def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFee
         reason = parsed.get("bozo_exception")
         raise ParseError(f"not a feed{f': {reason}' if reason else ''}")
     channel = parsed.feed
-    base = channel.get("link") or url
-    language = channel.get("language") or None
-    entries = tuple(
+    base = _text(channel.get("link")) or url
+    language = _text(channel.get("language"))[:16] or None
+    entries = [
         entry
         for entry in (_xml_entry(item, base, url, language) for item in parsed.entries)
         if entry is not None
-    )
+    ]
     return ParsedFeed(
-        title=clean_inline(channel.get("title", "")) or None,
-        entries=entries,
+        title=clean_inline(_text(channel.get("title")))[:TITLE_LIMIT] or None,
+        entries=_newest(entries),
         language=language,
         ttl_minutes=_positive_int(channel.get("ttl")),
     )
@@ -85,30 +151,34 @@ def _parse_xml_feed(body: bytes, url: str, headers: dict[str, str]) -> ParsedFee
 
 def _xml_entry(item: Any, base: str, feed_url: str, language: str | None) -> FeedEntry | None:
     contents = item.get("content") or []
-    body_html = max((c.get("value", "") for c in contents), key=len, default="")
-    summary_html = item.get("summary", "")
-    text = html_to_text(body_html if len(body_html) >= len(summary_html) else summary_html)
-    title = clean_inline(html_to_text(item.get("title", "")))[:_TITLE_LIMIT]
+    body_html = max((_text(c.get("value")) for c in contents), key=len, default="")
+    summary_html = _text(item.get("summary"))
+    text = _entry_text(body_html if len(body_html) >= len(summary_html) else summary_html)
+    title = _title(item.get("title"))
     link = _absolute(item.get("link"), base or feed_url)
-    guid = item.get("id") or None
+    guid = _text(item.get("id"))[:MAX_URL_CHARS] or None
     if not (title or text) or not (link or guid or title):
         return None
     return FeedEntry(
         title=title or _title_from_text(text),
         link=link,
         guid=guid,
-        published=_struct_to_datetime(item.get("published_parsed") or item.get("updated_parsed")),
+        published=_struct_to_datetime(
+            item.get("published_parsed")
+            # "in" first: a missing updated_parsed would be aliased with a DeprecationWarning
+            or (item.get("updated_parsed") if "updated_parsed" in item else None)
+        ),
         text=text,
-        language=item.get("language") or language,
+        language=_text(item.get("language"))[:16] or language,
     )
 
 
-def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+def _parse_json_feed(document_text: str, url: str) -> ParsedFeed:
     try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ParseError(f"invalid JSON Feed: {error}") from error
-    if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
+        document = json.loads(document_text)
+    except (ValueError, RecursionError) as error:  # ValueError: bad JSON, 5000-digit numbers
+        raise ParseError(f"invalid JSON Feed: {str(error)[:200]}") from None
+    if not isinstance(document, dict) or not str(document.get("version", ""))[:64].startswith(
         "https://jsonfeed.org/version/"
     ):
         raise ParseError("not a JSON Feed: missing jsonfeed.org version")
@@ -116,21 +186,21 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     if not isinstance(items, list):
         raise ParseError("invalid JSON Feed: items is not a list")
     base = _text_field(document, "home_page_url") or _text_field(document, "feed_url") or url
-    language = _text_field(document, "language")
+    language = (_text_field(document, "language") or "")[:16] or None
     entries = []
     for item in items:
         if not isinstance(item, dict):
             continue
         html_body = _text_field(item, "content_html")
         text = (
-            html_to_text(html_body) if html_body else clean_text(_text_field(item, "content_text"))
+            _entry_text(html_body) if html_body else clean_text(_text_field(item, "content_text"))
         )
         if not text:
             text = clean_text(_text_field(item, "summary"))
-        title = clean_inline(html_to_text(_text_field(item, "title") or ""))[:_TITLE_LIMIT]
+        title = _title(_text_field(item, "title"))
         link = _absolute(_text_field(item, "url") or _text_field(item, "external_url"), base)
         guid = item.get("id")
-        guid = str(guid) if isinstance(guid, (str, int)) and str(guid) else None
+        guid = str(guid)[:MAX_URL_CHARS] if isinstance(guid, str | int) and str(guid) else None
         if not (title or text) or not (link or guid):
             continue
         entries.append(
@@ -142,12 +212,12 @@ def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
                     _text_field(item, "date_published") or _text_field(item, "date_modified")
                 ),
                 text=text,
-                language=_text_field(item, "language") or language,
+                language=(_text_field(item, "language") or "")[:16] or language,
             )
         )
     return ParsedFeed(
-        title=clean_inline(_text_field(document, "title") or "") or None,
-        entries=tuple(entries),
+        title=clean_inline((_text_field(document, "title") or "")[:TITLE_LIMIT]) or None,
+        entries=_newest(entries),
         language=language,
     )
 
@@ -197,8 +267,49 @@ def parse_article_file(path: Path) -> FeedEntry:
 
 
 def clean_text(text: str | None) -> str:
-    """Plain text with normalised whitespace."""
-    return html_to_text(text.replace("<", "&lt;")) if text else ""
+    """Plain text with normalised whitespace, at most ``MAX_TEXT_CHARS`` characters."""
+    if not text:
+        return ""
+    return _cut(html_to_text(text[:_MAX_MARKUP_CHARS].replace("<", "&lt;")), MAX_TEXT_CHARS)
+
+
+def _entry_text(markup: str) -> str:
+    """An entry's HTML as text, bounded in what is read and what is kept."""
+    return _cut(html_to_text(markup[:_MAX_MARKUP_CHARS]), MAX_TEXT_CHARS)
+
+
+def _title(value: Any) -> str:
+    """An entry title: HTML as one plain line, at most ``TITLE_LIMIT`` characters."""
+    return clean_inline(html_to_text(_text(value)[: 8 * TITLE_LIMIT]))[:TITLE_LIMIT]
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at a paragraph, line or word boundary."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    for boundary in ("\n\n", "\n", " "):
+        at = head.rfind(boundary)
+        if at >= limit // 2:
+            return head[:at].rstrip()
+    return head
+
+
+def _newest(entries: list[FeedEntry]) -> tuple[FeedEntry, ...]:
+    """At most ``MAX_ENTRIES`` entries: the newest (undated ones count as oldest), in
+    document order."""
+    if len(entries) <= MAX_ENTRIES:
+        return tuple(entries)
+    ranked = sorted(
+        range(len(entries)), key=lambda i: entries[i].published or _EARLIEST, reverse=True
+    )
+    keep = sorted(ranked[:MAX_ENTRIES])
+    return tuple(entries[i] for i in keep)
+
+
+def _text(value: Any) -> str:
+    """A feedparser value as a string ("" for anything else)."""
+    return value if isinstance(value, str) else ""
 
 
 def _title_from_text(text: str, limit: int = 120) -> str:
@@ -211,10 +322,13 @@ def _title_from_text(text: str, limit: int = 120) -> str:
 
 
 def _absolute(link: Any, base: str) -> str | None:
-    if not isinstance(link, str) or not link.strip():
+    if not isinstance(link, str) or not link.strip() or len(link) > MAX_URL_CHARS:
         return None
     link = link.strip()
-    return urljoin(base, link) if base else link
+    try:
+        return urljoin(base, link) if base else link
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
 
 
 def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:

@@ -21,6 +21,7 @@ from bot.core.models import Feed, FeedEntry, FeedRefresh, NewArticle, ParsedFeed
 from bot.core.ports import DeliveryPlanner, FeedState, Store, StoredBatch
 from bot.core.urls import article_id, canonical_url
 from bot.pipeline.extract import extract_article
+from bot.pipeline.isolation import IsolationLimits, ParserPool
 from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_feed, parse_folder
 from bot.pipeline.stories import StoryAssigner
 
@@ -49,12 +50,17 @@ class Refresher:
         clock: Callable[[], datetime],
         planner: DeliveryPlanner | None = None,
         stories: StoryAssigner | None = None,
+        *,
+        parsers: ParserPool | None = None,
     ) -> None:
+        """``parsers``: worker processes that parse feeds and pages, bounded in time and
+        memory; without it they are parsed in a thread of this process (tests)."""
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
         self._planner = planner
         self._stories = stories
+        self._parsers = parsers or ParserPool(IsolationLimits(workers=0))
 
     async def refresh_feed(self, feed: Feed) -> FeedRefresh:
         """Fetch ``feed`` once and store what is new; failures are recorded, not raised."""
@@ -135,8 +141,13 @@ class Refresher:
         if body_hash == feed.body_hash:
             await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
             return _Loaded(None, state, hints)
-        parsed = await asyncio.to_thread(
-            parse_feed, response.body, url=response.url, headers=response.headers
+        parsed = await self._parsers.call(
+            parse_feed,
+            response.body,
+            url=response.url,
+            headers=dict(response.headers),
+            error=ParseError,
+            what="the feed",
         )
         return _Loaded(parsed, replace(state, title=parsed.title), hints)
 
@@ -157,7 +168,9 @@ class Refresher:
     async def _full_text(self, article: NewArticle) -> NewArticle:
         try:
             page = await self._fetcher.get(article.url, accept=_PAGE_ACCEPT)
-            extracted = await asyncio.to_thread(extract_article, page.body, page.url)
+            extracted = await self._parsers.call(
+                extract_article, page.body, page.url, error=ExtractionError, what="the page"
+            )
         except (FetchError, ExtractionError) as error:
             log.info("keeping the feed's teaser for %s: %s", article.url, error)
             return replace(article, text_is_teaser=True)

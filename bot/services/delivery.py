@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from bot.core.errors import DeliveryError
+from bot.core.errors import DeliveryError, StorageBusyError
 from bot.core.models import Delivery, NewDelivery
 from bot.core.ports import MessageSink, Store
 from bot.render.embeds import digest_pages, story_embed
+from bot.render.sanitize import safe_title
 from bot.services.alerts import AlertPlanner
 from bot.services.stories import StoryBuilder, group_into_stories
 from bot.services.summaries import SummaryService
@@ -76,15 +77,22 @@ class DeliveryService:
 
     async def deliver_due(self) -> int:
         """Roll held items into digests where a window reopened, then send what is due.
-        Returns the number of messages delivered."""
-        await asyncio.to_thread(self._roll_up_digests)
-        now = self._clock()
-        claimed = await asyncio.to_thread(
-            self._store.claim_deliveries, now, self._batch_size, now + CLAIM_LEASE
-        )
+        Returns the number of messages delivered.
+
+        A database that stays locked (another writer) ends the round quietly: a delivery
+        already claimed is sent again with the same nonce once its lease ends, which Discord
+        deduplicates, so nothing is lost or doubled."""
         sent = 0
-        for delivery in claimed:
-            sent += await self._deliver(delivery)
+        try:
+            await asyncio.to_thread(self._roll_up_digests)
+            now = self._clock()
+            claimed = await asyncio.to_thread(
+                self._store.claim_deliveries, now, self._batch_size, now + CLAIM_LEASE
+            )
+            for delivery in claimed:
+                sent += await self._deliver(delivery)
+        except StorageBusyError as error:
+            log.warning("deliveries wait for the next round: %s", error)
         return sent
 
     async def _deliver(self, delivery: Delivery) -> int:
@@ -148,6 +156,10 @@ class DeliveryService:
             self._store.mark_failed(delivery.id, str(error))
             if error.permanent and delivery.subscription_id is not None:
                 self._disable_subscription(delivery, str(error), now)
+            elif error.permanent and delivery.kind == "post" and delivery.feed_id is not None:
+                self._pause_feed_posts(delivery.feed_id, str(error), now)
+            elif error.permanent and delivery.kind == "briefing" and delivery.schedule_id:
+                self._disable_schedule(delivery.schedule_id, str(error), now)
             return
         backoff = timedelta(seconds=min(5 * 2 ** (delivery.attempts - 1), 3600))
         if error.retry_after:
@@ -176,6 +188,64 @@ class DeliveryService:
                     guild_id=subscription.guild_id,
                     recipient_type="user",
                     recipient_id=subscription.user_id,
+                    payload=json.dumps({"pages": [{"content": text, "embeds": []}]}),
+                )
+            ],
+            now,
+        )
+
+    def _pause_feed_posts(self, feed_id: int, reason: str, now: datetime) -> None:
+        """A feed whose channel refuses its posts is paused, and whoever added it is told
+        once, by DM (the channel itself cannot be used)."""
+        feed = self._store.pause_feed(feed_id, f"its channel refuses posts: {reason}")
+        if feed is None:
+            return  # already paused: told before
+        log.warning("paused feed %s: its channel %s refuses posts", feed.url, feed.channel_id)
+        if feed.created_by is None or feed.guild_id is None:
+            return  # shown as paused in /feeds list
+        text = (
+            f"I paused the feed **{safe_title(feed.name, 100)}** (#{feed.id}) because I can no "
+            f"longer post in <#{feed.channel_id}>: {reason}. Give me View Channel, Send Messages "
+            f"and Embed Links there, then `/feeds resume feed:{feed.id}`; or `/feeds remove` it."
+        )
+        self._notify(
+            f"notice:feed-posts-paused:{feed.id}:{now.isoformat()}",
+            feed.guild_id,
+            feed.created_by,
+            text,
+            now,
+        )
+
+    def _disable_schedule(self, schedule_id: int, reason: str, now: datetime) -> None:
+        """A scheduled briefing whose channel refuses it is stopped, and whoever set it up is
+        told once, by DM."""
+        schedule = self._store.disable_schedule(schedule_id, reason)
+        if schedule is None:
+            return
+        log.warning("stopped schedule %d: its channel refuses briefings", schedule.id)
+        text = (
+            f"I stopped the scheduled briefing #{schedule.id} ({schedule.time_of_day} "
+            f"{schedule.timezone}) because I can no longer post in <#{schedule.channel_id}>: "
+            f"{reason}. Fix my permissions there or pick another channel, then "
+            f"`/schedule remove schedule:{schedule.id}` and `/schedule set` it again."
+        )
+        self._notify(
+            f"notice:schedule-stopped:{schedule.id}",
+            schedule.guild_id,
+            schedule.created_by,
+            text,
+            now,
+        )
+
+    def _notify(self, key: str, guild_id: int, user_id: int, text: str, now: datetime) -> None:
+        self._store.enqueue(
+            [
+                NewDelivery(
+                    dedupe_key=key,
+                    kind="notice",
+                    guild_id=guild_id,
+                    recipient_type="user",
+                    recipient_id=user_id,
                     payload=json.dumps({"pages": [{"content": text, "embeds": []}]}),
                 )
             ],

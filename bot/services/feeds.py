@@ -109,6 +109,7 @@ class FeedService:
         channel_id: int | None = None,
         interval_minutes: int | None = None,
         name: str | None = None,
+        created_by: int | None = None,
     ) -> AddedFeed:
         """Add a feed for a guild after fetching it once; a feed that fails is not added.
 
@@ -129,6 +130,7 @@ class FeedService:
             guild_id=guild_id,
             channel_id=channel_id,
             interval_minutes=interval_minutes,
+            created_by=created_by,
         )
         refresh = await self._refresher.refresh_feed(feed)
         if refresh.status == "error":
@@ -158,7 +160,12 @@ class FeedService:
         return await asyncio.to_thread(self._store.list_feeds, guild_id)
 
     async def import_opml(
-        self, guild_id: int, document: bytes, *, channel_id: int | None = None
+        self,
+        guild_id: int,
+        document: bytes,
+        *,
+        channel_id: int | None = None,
+        created_by: int | None = None,
     ) -> ImportReport:
         """Add every feed of an OPML file; each one that fails is reported, not fatal."""
         entries = await asyncio.to_thread(parse_opml, document)
@@ -169,7 +176,11 @@ class FeedService:
             try:
                 added.append(
                     await self.add_guild_feed(
-                        guild_id, entry.url, channel_id=channel_id, name=entry.title
+                        guild_id,
+                        entry.url,
+                        channel_id=channel_id,
+                        name=entry.title,
+                        created_by=created_by,
                     )
                 )
             except ValidationError as error:

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.core.errors import StorageBusyError
 from bot.core.models import Feed, FeedRefresh, NewDelivery
 from bot.core.ports import Store
 from bot.pipeline.refresh import Refresher
+from bot.render.sanitize import safe_text, safe_title
 
 __all__ = ["NextPoll", "PollPolicy", "Poller", "plan_next_poll"]
 
@@ -100,13 +102,20 @@ class Poller:
         self._batch_size = batch_size
 
     async def poll_due(self) -> list[FeedRefresh]:
-        """Refresh every feed that is due (in batches), and schedule each one's next poll."""
+        """Refresh every feed that is due (in batches), and schedule each one's next poll.
+
+        A database that stays locked (another writer) ends this round quietly: claimed feeds
+        are polled again when their claim expires, unclaimed ones on the next round."""
         results: list[FeedRefresh] = []
         while True:
             now = self._clock()
-            feeds = await asyncio.to_thread(
-                self._store.claim_due_feeds, now, self._batch_size, now + CLAIM_LEASE
-            )
+            try:
+                feeds = await asyncio.to_thread(
+                    self._store.claim_due_feeds, now, self._batch_size, now + CLAIM_LEASE
+                )
+            except StorageBusyError as error:
+                log.warning("polling waits for the next round: %s", error)
+                return results
             if not feeds:
                 return results
             results += await asyncio.gather(*(self._poll(feed) for feed in feeds))
@@ -115,7 +124,18 @@ class Poller:
 
     async def _poll(self, feed: Feed) -> FeedRefresh:
         try:
+            return await self._poll_once(feed)
+        except StorageBusyError as error:
+            # Not the feed's fault: no failure is counted, and its claim makes it due again
+            # once the lease ends.
+            log.warning("feed %s is polled again later: %s", feed.url, error)
+            return FeedRefresh(feed=feed, status="error", error=str(error))
+
+    async def _poll_once(self, feed: Feed) -> FeedRefresh:
+        try:
             refresh = await self._refresher.refresh_feed(feed)
+        except StorageBusyError:
+            raise
         except Exception as error:  # a bug in one feed's path must not stop the others
             log.exception("refreshing feed %s crashed", feed.url)
             refresh = FeedRefresh(feed=feed, status="error", error=f"internal error: {error}")
@@ -139,7 +159,8 @@ class Poller:
         if feed.guild_id is None or feed.channel_id is None:
             return
         text = (
-            f"Paused the feed **{feed.name}** ({feed.url}): {reason}. "
+            f"Paused the feed **{safe_title(feed.name, 100)}** ({safe_text(feed.url)}): "
+            f"{safe_text(reason)}. "
             f"A server admin can resume it with `/feeds resume feed:{feed.id}`."
         )
         notice = NewDelivery(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.errors import StorageBusyError
 from bot.core.models import NewDelivery, Schedule
 from bot.core.ports import Store
 from bot.render.embeds import briefing_pages
@@ -77,13 +78,21 @@ class BriefingScheduler:
         self._announce_empty = announce_empty
 
     async def run_due(self) -> list[ScheduleRun]:
-        """Enqueue the briefing of every schedule whose time has come since its last run."""
-        return await asyncio.to_thread(self._run_due)
+        """Enqueue the briefing of every schedule whose time has come since its last run.
+
+        A locked database ends the round quietly; unclaimed runs are found on the next one."""
+        try:
+            return await asyncio.to_thread(self._run_due)
+        except StorageBusyError as error:
+            log.warning("scheduled briefings wait for the next round: %s", error)
+            return []
 
     def _run_due(self) -> list[ScheduleRun]:
         now = self._clock()
         runs = []
         for schedule in self._store.list_schedules():
+            if not schedule.active:
+                continue  # its channel refused a briefing for good
             due = occurrences(schedule, schedule.last_run_at or schedule.created_at, now)
             if due:
                 runs.append(self._run(schedule, due[-1], now))

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.core.errors import FetchError
+from bot.core.errors import ExtractionError, FetchError
 from bot.core.models import Article, SummarySentence
 from bot.core.ports import Store
 from bot.pipeline.extract import extract_article
+from bot.pipeline.isolation import IsolationLimits, ParserPool
+from bot.pipeline.parse import MAX_TEXT_CHARS
 from bot.pipeline.summarize import StoryDocument, Summarizer, Summary
 
 if TYPE_CHECKING:
@@ -33,10 +35,18 @@ class PageSummary:
 class SummaryService:
     """Summarises articles lazily and pages on request."""
 
-    def __init__(self, store: Store, summarizer: Summarizer, fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        store: Store,
+        summarizer: Summarizer,
+        fetcher: Fetcher,
+        *,
+        parsers: ParserPool | None = None,
+    ) -> None:
         self._store = store
         self._summarizer = summarizer
         self._fetcher = fetcher
+        self._parsers = parsers or ParserPool(IsolationLimits(workers=0))
 
     def summarize_text(self, text: str, title: str = "") -> Summary:
         """Summarise plain text (sync; CPU-bound)."""
@@ -76,7 +86,9 @@ class SummaryService:
         elif content_type and "html" not in content_type and "xml" not in content_type:
             raise FetchError(f"{page.url} is {content_type}, not a web page")
         else:
-            extracted = await asyncio.to_thread(extract_article, page.body, page.url)
+            extracted = await self._parsers.call(
+                extract_article, page.body, page.url, error=ExtractionError, what="the page"
+            )
             text, title = extracted.text, extracted.title
-        summary = await asyncio.to_thread(self._summarizer.summarize, text, title)
+        summary = await asyncio.to_thread(self._summarizer.summarize, text[:MAX_TEXT_CHARS], title)
         return PageSummary(url=page.url, title=title or page.url, summary=summary)

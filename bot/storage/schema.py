@@ -82,6 +82,7 @@ feeds = Table(
     Column("failing_since", UTCDateTime),
     Column("ttl_minutes", Integer),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", BigInteger),
     UniqueConstraint("guild_id", "url", name="uq_feeds_guild_url"),
 )
 
@@ -147,6 +148,8 @@ schedules = Table(
     Column("created_by", BigInteger, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_run_at", UTCDateTime),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("disabled_reason", Text),
     Index("ix_schedules_guild", "guild_id"),
 )
 

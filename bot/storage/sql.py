@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from bot.core.errors import StorageError
+from bot.core.errors import StorageBusyError, StorageError
 from bot.core.models import (
     SNIPPET_END,
     SNIPPET_START,
@@ -70,8 +70,11 @@ class SqlStore:
         self._engine = engine
 
     @classmethod
-    def open(cls, url: str) -> SqlStore:
-        """Connect, creating the SQLite file's folder, and migrate the schema to the newest."""
+    def open(cls, url: str, *, busy_timeout: float = 30.0) -> SqlStore:
+        """Connect, creating the SQLite file's folder, and migrate the schema to the newest.
+
+        A write waits up to ``busy_timeout`` seconds for another writer's lock; then it raises
+        :class:`StorageBusyError`, which callers treat as "try again later"."""
         try:
             parsed = make_url(url)
         except ArgumentError as error:
@@ -82,8 +85,9 @@ class SqlStore:
             )
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "handle_error", _raise_busy)
         store = cls(engine)
         store.migrate()
         return store
@@ -114,6 +118,7 @@ class SqlStore:
         channel_id: int | None = None,
         extract_full_text: bool = False,
         interval_minutes: int | None = None,
+        created_by: int | None = None,
     ) -> Feed:
         options = {
             "name": name or _placeholder_name(url),
@@ -128,7 +133,13 @@ class SqlStore:
             ).scalar()
             if existing is None:
                 existing = connection.execute(
-                    feeds.insert().values(url=url, guild_id=guild_id, created_at=_now(), **options)
+                    feeds.insert().values(
+                        url=url,
+                        guild_id=guild_id,
+                        created_at=_now(),
+                        created_by=created_by,
+                        **options,
+                    )
                 ).inserted_primary_key[0]
             else:
                 connection.execute(update(feeds).where(feeds.c.id == existing).values(**options))
@@ -281,6 +292,28 @@ class SqlStore:
                     next_poll_at=at,
                 )
             )
+
+    def pause_feed(self, feed_id: int, reason: str) -> Feed | None:
+        """Pause a feed that is not paused yet; returns it, or None when it already was."""
+        with self._engine.begin() as connection:
+            changed = connection.execute(
+                update(feeds)
+                .where(feeds.c.id == feed_id, ~feeds.c.paused)
+                .values(paused=True, paused_reason=reason[:500])
+            ).rowcount
+            row = connection.execute(select(feeds).where(feeds.c.id == feed_id)).first()
+        return _feed(row._mapping) if changed and row else None
+
+    def disable_schedule(self, schedule_id: int, reason: str) -> Schedule | None:
+        """Stop a schedule that is still active; returns it, or None when it already was."""
+        with self._engine.begin() as connection:
+            changed = connection.execute(
+                update(schedules)
+                .where(schedules.c.id == schedule_id, schedules.c.active)
+                .values(active=False, disabled_reason=reason[:500])
+            ).rowcount
+            row = connection.execute(select(schedules).where(schedules.c.id == schedule_id)).first()
+        return _schedule(row._mapping) if changed and row else None
 
     # Deliveries (the outbox)
 
@@ -701,8 +734,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _raise_busy(context: Any) -> None:
+    """SQLite's "database is locked" (after the busy timeout) as :class:`StorageBusyError`."""
+    original = context.original_exception
+    name = getattr(original, "sqlite_errorname", "")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(original):
+        raise StorageBusyError(
+            "the database is busy (another writer holds its lock); try again in a moment"
+        ) from context.sqlalchemy_exception
 
 
 def _insert_ignoring_duplicates(connection: Connection, table: Any) -> Any:
@@ -758,6 +800,7 @@ def _delivery(row: RowMapping) -> Delivery:
         payload=row["payload"],
         attempts=row["attempts"],
         created_at=row["created_at"],
+        schedule_id=row["schedule_id"],
     )
 
 
@@ -807,6 +850,7 @@ def _feed(row: RowMapping) -> Feed:
         paused_reason=row["paused_reason"],
         failing_since=row["failing_since"],
         ttl_minutes=row["ttl_minutes"],
+        created_by=row["created_by"],
     )
 
 
@@ -838,6 +882,8 @@ def _schedule(row: RowMapping) -> Schedule:
         created_by=row["created_by"],
         created_at=row["created_at"],
         last_run_at=row["last_run_at"],
+        active=bool(row["active"]),
+        disabled_reason=row["disabled_reason"],
     )
 
 

@@ -8,8 +8,24 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import ParseError
-from bot.pipeline.parse import parse_article_file, parse_feed, parse_folder
+from bot.pipeline.parse import (
+    MAX_ENTRIES,
+    MAX_TEXT_CHARS,
+    TITLE_LIMIT,
+    parse_article_file,
+    parse_feed,
+    parse_folder,
+    strip_declarations,
+)
 from tests.support.feed_server import FIXTURES
+from tests.support.hostile_feeds import (
+    ENTITY_BOMB_ENCODINGS,
+    HOSTILE_FEEDS,
+    entity_bomb,
+    item,
+    many_items,
+    rss,
+)
 
 BASE = "http://news.example"
 REPO = Path(__file__).resolve().parents[2]
@@ -143,3 +159,67 @@ def test_folder_of_plain_and_markdown_files(tmp_path: Path) -> None:
 def test_missing_folder_is_a_parse_error(tmp_path: Path) -> None:
     with pytest.raises(ParseError):
         parse_folder(tmp_path / "absent")
+
+
+# --- hostile documents ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(set(HOSTILE_FEEDS) - {"many-attributes"}))
+def test_hostile_documents_parse_bounded_or_fail_cleanly(name: str) -> None:
+    case = HOSTILE_FEEDS[name]()
+    if case.titles is None:
+        with pytest.raises(ParseError):
+            parse_feed(case.body, headers={"Content-Type": case.content_type})
+        return
+    feed = parse_feed(case.body, headers={"Content-Type": case.content_type})
+    if case.titles:
+        assert tuple(entry.title for entry in feed.entries) == case.titles
+    assert len(feed.entries) <= MAX_ENTRIES
+    for entry in feed.entries:
+        assert len(entry.title) <= TITLE_LIMIT
+        assert len(entry.text) <= MAX_TEXT_CHARS
+        for expanded in ("AAAAAAAAAA", "BBBBBBBBBB", "lollollol", "root:"):
+            assert expanded not in entry.title + entry.text
+
+
+@pytest.mark.parametrize(("codec", "bom"), ENTITY_BOMB_ENCODINGS)
+def test_entity_declarations_are_stripped_in_every_unicode_encoding(codec: str, bom: bool) -> None:
+    feed = parse_feed(entity_bomb(codec, bom))
+    (entry,) = feed.entries
+    assert "A" * 10 not in entry.title
+    assert feed.title == "Hostile"
+
+
+def test_strip_declarations_keeps_the_document_and_defuses_every_keyword() -> None:
+    document = (
+        '<?xml version="1.0"?>\n<!-- a comment -->\n<!DOCTYPE rss PUBLIC "-//x//EN" "x.dtd" [\n'
+        '  <!ENTITY a "]>">\n  <!-- ]> -->\n  <!ENTITY % p "<!ENTITY b \'x\'>">\n]>\n'
+        "<rss><item><description><![CDATA[<!DOCTYPE x [ y ]]></description>"
+        "<!-- <!ENTITY c 'z'> --><!ENT<!ENTITY d 'w'>ITY e 'v'></item></rss>"
+    )
+    stripped = strip_declarations(document)
+    assert "<!doctype" not in stripped.lower() and "<!entity" not in stripped.lower()
+    assert stripped.startswith('<?xml version="1.0"?>\n<!-- a comment -->\n \n<rss>')
+    assert "<![CDATA[  x [ y ]]></description>" in stripped
+
+
+def test_a_body_that_names_a_local_file_is_not_read_from_disk(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.xml"
+    secret.write_text(rss(item("TOKEN=hunter2", "secret")), encoding="utf-8")
+    with pytest.raises(ParseError):
+        parse_feed(str(secret).encode())
+
+
+def test_only_the_newest_entries_are_kept() -> None:
+    feed = parse_feed(many_items(MAX_ENTRIES + 500))
+    assert len(feed.entries) == MAX_ENTRIES
+    titles = [entry.title for entry in feed.entries]
+    assert titles == [f"Item {n}" for n in range(500, MAX_ENTRIES + 500)]
+
+
+def test_long_texts_are_cut_at_a_boundary() -> None:
+    paragraph = "<p>" + "word " * 1000 + "</p>"
+    feed = parse_feed(rss(item("Long", "long", paragraph * 100)).encode())
+    text = feed.entries[0].text
+    assert len(text) <= MAX_TEXT_CHARS
+    assert text.endswith("word")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,60 @@ async def test_breaking_mode_ignores_sources_outside_the_window(
     await publish(feed_server, services, clock, 2)  # the second source, 41 minutes later
     await sender(services, sink, clock).deliver_due()
     assert sink.to("user", ALICE) == []
+
+
+async def test_a_channel_that_refuses_feed_posts_pauses_the_feed_and_tells_its_adder_once(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    base = feed_server.base_url
+    feed_server.add("/f.xml", rss("Wire", []))
+    added = await services.feeds.add_guild_feed(
+        GUILD, feed_server.url("/f.xml"), channel_id=FEED_CHANNEL, created_by=ALICE
+    )
+    feed_server.add("/f.xml", rss("Wire", [story("quake", n, base) for n in range(3)]))
+    await poll(services, clock)
+    refused = DeliveryError("Discord refused: missing permissions", permanent=True)
+    sink = RecordingSink(failures={("channel", FEED_CHANNEL): refused})
+    delivery = sender(services, sink, clock)
+    await delivery.deliver_due()
+    await delivery.deliver_due()
+    feed = services.store.get_feed(added.feed.id)
+    assert feed is not None and feed.paused
+    assert "missing permissions" in (feed.paused_reason or "")
+    [notice] = sink.to("user", ALICE)  # three refused posts, one notice
+    assert f"/feeds resume feed:{feed.id}" in notice.content
+    assert f"<#{FEED_CHANNEL}>" in notice.content
+    feed_server.add("/f.xml", rss("Wire", [story("quake", n, base) for n in range(5)]))
+    polled = len(feed_server.hits("/f.xml"))
+    await poll(services, clock)
+    await poll(services, clock)
+    assert len(feed_server.hits("/f.xml")) == polled  # paused: not polled
+    sink.failures.clear()
+    await services.feeds.resume_guild_feed(GUILD, feed.id, clock())
+    await poll(services, clock)
+    await delivery.deliver_due()
+    assert len(sink.to("channel", FEED_CHANNEL)) == 2  # the two stories that came later
+
+
+async def test_a_channel_that_refuses_its_briefing_stops_the_schedule_and_tells_its_creator(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    feed_server.add_fixture("/rss2.xml", "feeds/rss2.xml")
+    await services.feeds.add_guild_feed(GUILD, feed_server.url("/rss2.xml"))
+    due = clock() + timedelta(minutes=5)
+    made = await services.schedules.add(GUILD, CHANNEL, f"{due:%H:%M}", created_by=BOB)
+    clock.advance(minutes=6)
+    [run] = await services.briefing_scheduler.run_due()
+    assert run.outcome == "posted"
+    gone = DeliveryError("Discord refused: unknown channel", permanent=True)
+    sink = RecordingSink(failures={("channel", CHANNEL): gone})
+    delivery = sender(services, sink, clock)
+    await delivery.deliver_due()
+    await delivery.deliver_due()
+    [schedule] = await services.schedules.list(GUILD)
+    assert schedule.id == made.id and not schedule.active
+    assert "unknown channel" in (schedule.disabled_reason or "")
+    [notice] = sink.to("user", BOB)
+    assert f"scheduled briefing #{made.id}" in notice.content
+    clock.advance(days=1)
+    assert await services.briefing_scheduler.run_due() == []  # stopped: never runs again

@@ -53,7 +53,7 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> 
         "schedules",
     } <= tables
     assert mode == "wal"
-    assert revision == "0003"
+    assert revision == "0004"
 
 
 def test_reopening_keeps_data(tmp_path: Path) -> None:
@@ -175,3 +175,50 @@ def test_summaries_are_cached_and_searchable(store: SqlStore) -> None:
 )
 def test_user_text_never_reaches_fts_syntax(query: str, expression: str) -> None:
     assert fts_match_expression(query) == expression
+
+
+def test_upgrading_from_0003_keeps_schedules_and_feeds_active(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    import bot.storage.sql as sql_module
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    config = Config()
+    config.set_main_option("script_location", str(sql_module._MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+    engine.dispose()
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO schedules (guild_id, channel_id, time_of_day, timezone, days, "
+            "created_by, created_at) VALUES (1, 2, '08:00', 'UTC', '12345', 3, "
+            "'2026-01-01 00:00:00')"
+        )
+        connection.execute(
+            "INSERT INTO feeds (guild_id, url, name, created_at) "
+            "VALUES (1, 'https://news.example/rss', 'Old', '2026-01-01 00:00:00')"
+        )
+    store = SqlStore.open(f"sqlite:///{path}")
+    (schedule,) = store.list_schedules()
+    assert schedule.active and schedule.disabled_reason is None
+    (feed,) = store.list_feeds()
+    assert feed.created_by is None and not feed.paused
+    store.close()
+
+
+def test_pause_feed_and_disable_schedule_report_only_the_first_time(store: SqlStore) -> None:
+    feed = store.add_feed("https://news.example/rss", "Example", guild_id=5, created_by=77)
+    assert feed.created_by == 77
+    paused = store.pause_feed(feed.id, "missing permissions")
+    assert paused is not None and paused.paused and paused.paused_reason == "missing permissions"
+    assert store.pause_feed(feed.id, "again") is None
+    assert store.pause_feed(9999, "gone") is None
+    schedule = store.add_schedule(5, 6, "08:00", "UTC", (1, 2), None, 77, NOW)
+    stopped = store.disable_schedule(schedule.id, "unknown channel")
+    assert stopped is not None and not stopped.active
+    assert stopped.disabled_reason == "unknown channel"
+    assert store.disable_schedule(schedule.id, "again") is None

@@ -17,6 +17,10 @@ Routes (query parameters in brackets):
 * ``/set-cookie`` – a 200 that sets a cookie
 * ``/slow[delay]`` – a 200 after ``delay`` seconds; concurrency is tracked
 * ``/hang-up`` – closes the connection without answering
+* ``/hostile/NAME`` – a hostile feed document from
+  :data:`tests.support.hostile_feeds.HOSTILE_FEEDS` (entity bombs in every Unicode encoding,
+  billion laughs, external entities, lying charsets, floods of entries, quadratic markup,
+  hostile JSON) with its Content-Type
 
 Anything else can be added with :meth:`HostileServer.respond` (a canned response).
 """
@@ -30,6 +34,8 @@ import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.hostile_feeds import HOSTILE_FEEDS
 
 __all__ = ["FEED_BODY", "FEED_ETAG", "FEED_LAST_MODIFIED", "HostileServer", "SeenRequest"]
 
@@ -47,7 +53,10 @@ _REASONS = {
     304: "Not Modified",
     307: "Temporary Redirect",
     308: "Permanent Redirect",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
+    410: "Gone",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
@@ -71,6 +80,7 @@ class _Canned:
     headers: tuple[Header, ...]
     body: bytes
     declare_length: bool
+    delay: float
 
 
 @dataclass(slots=True)
@@ -145,13 +155,14 @@ class HostileServer:
         headers: Sequence[Header] = (),
         body: bytes = b"",
         declare_length: bool = True,
+        delay: float = 0.0,
     ) -> None:
-        """Serve a canned response at ``path``.
+        """Serve a canned response at ``path``, after ``delay`` seconds.
 
         Content-Length is added unless ``declare_length`` is false; then the body simply ends
         when the connection closes.
         """
-        self._canned[path] = _Canned(status, tuple(headers), body, declare_length)
+        self._canned[path] = _Canned(status, tuple(headers), body, declare_length, delay)
 
     @property
     def requests(self) -> list[SeenRequest]:
@@ -201,6 +212,7 @@ class HostileServer:
         path = urlsplit(request.target).path
         canned = self._canned.get(path)
         if canned is not None:
+            await asyncio.sleep(canned.delay)
             await self._send(
                 writer, canned.status, canned.headers, canned.body, canned.declare_length
             )
@@ -210,6 +222,9 @@ class HostileServer:
             return
         if path.startswith("/status/"):
             await self._status(request, writer)
+            return
+        if path.startswith("/hostile/"):
+            await self._hostile(path.removeprefix("/hostile/"), writer)
             return
         handler = self._routes.get(path)
         if handler is None:
@@ -279,6 +294,14 @@ class HostileServer:
         query = self._query(request)
         headers = [("Retry-After", query["retry_after"])] if "retry_after" in query else []
         await self._send(writer, status, headers, b"status body")
+
+    async def _hostile(self, name: str, writer: asyncio.StreamWriter) -> None:
+        build = HOSTILE_FEEDS.get(name)
+        if build is None:
+            await self._send(writer, 404, (), b"no such hostile feed")
+            return
+        case = build()
+        await self._send(writer, 200, [("Content-Type", case.content_type)], case.body)
 
     async def _drip(self, request: SeenRequest, writer: asyncio.StreamWriter) -> None:
         interval = float(self._query(request).get("interval", "0.2"))

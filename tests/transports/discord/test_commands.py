@@ -97,6 +97,49 @@ async def test_summarize_refuses_internal_addresses(harness: Harness) -> None:
     assert message.ephemeral
 
 
+async def test_a_second_quick_summarize_gets_the_cooldown_sentence(harness: Harness) -> None:
+    emu = harness.emu
+    newcomer = emu.add_member(harness.guild_id, username="newcomer")
+    for _ in range(2):  # the cooldown allows two per minute
+        refused = await (
+            await emu.invoke("summarize", {"url": "http://127.0.0.1:9/x"}, user_id=newcomer.user.id)
+        ).wait_followup()
+        assert "127.0.0.1" in refused.content
+    third = await (
+        await emu.invoke("summarize", {"url": "https://news.example/a"}, user_id=newcomer.user.id)
+    ).wait_original()
+    assert third.ephemeral
+    assert re.fullmatch(r"Slow down a little: try again in \d+ seconds\.", third.content)
+
+
+async def test_invalid_arguments_get_clear_private_errors(harness: Harness) -> None:
+    emu, admin = harness.emu, harness.admin_id
+
+    async def answer(command: str, options: dict[str, object]) -> str:
+        interaction = await emu.invoke(command, options, user_id=admin)
+        first = await interaction.wait_response()
+        public_defer = first.type == 5 and not (first.data or {}).get("flags", 0) & 64
+        # After a public "thinking" defer the error comes as a private followup.
+        message = await (
+            interaction.wait_followup() if public_defer else interaction.wait_original()
+        )
+        assert message.ephemeral, (command, message.content)
+        return message.content
+
+    assert "not an http(s) URL" in await answer("feeds add", {"url": "javascript:alert(1)"})
+    assert "only http and https" in await answer("summarize", {"url": "file:///etc/passwd"})
+    assert "not a known timezone" in await answer(
+        "schedule set", {"channel": harness.news_id, "time": "08:00", "timezone": "Mars/Base"}
+    )
+    assert "not a time" in await answer(
+        "schedule set", {"channel": harness.news_id, "time": "24:61"}
+    )
+    nested = "a AND (b OR (c AND (d OR (e AND (f OR (g AND h))))))"
+    assert "Too deeply nested" in await answer("subscribe", {"query": nested})
+    many = " OR ".join(f"w{n}" for n in range(21))
+    assert "Too many terms: at most 20" in await answer("subscribe", {"query": many})
+
+
 async def test_subscriptions_are_private_and_autocompleted(harness: Harness) -> None:
     emu, user = harness.emu, harness.member_id
     made = await (

@@ -67,6 +67,7 @@ class AdminCog(commands.Cog):
             url,
             channel_id=channel.id if channel else None,
             interval_minutes=interval,
+            created_by=interaction.user.id,
         )
         feed, refresh = added.feed, added.refresh
         count = refresh.new_articles + refresh.seen_articles
@@ -144,7 +145,8 @@ class AdminCog(commands.Cog):
                 )
             health += f" · next poll {_when(feed.next_poll_at, 'on the next cycle')}"
             if feed.paused:
-                health += " · **paused**"
+                reason = f": {safe_text(feed.paused_reason[:150])}" if feed.paused_reason else ""
+                health += f" · **paused**{reason}"
             channel = f" → <#{feed.channel_id}>" if feed.channel_id else ""
             title = f"#{feed.id} **{safe_title(feed.name, 100)}**{channel}"
             lines.append(f"{title}\n{safe_text(feed.url)}\n{health}")
@@ -171,7 +173,10 @@ class AdminCog(commands.Cog):
         if channel is not None:
             _check_can_post(channel)
         report = await self._services.feeds.import_opml(
-            interaction.guild_id, await file.read(), channel_id=channel.id if channel else None
+            interaction.guild_id,
+            await file.read(),
+            channel_id=channel.id if channel else None,
+            created_by=interaction.user.id,
         )
         lines = [f"Imported {len(report.added)} feeds."]
         lines += [
@@ -255,6 +260,11 @@ class AdminCog(commands.Cog):
         lines = [
             f"#{s.id} <#{s.channel_id}> at {s.time_of_day} {s.timezone}, {format_days(s.days)}"
             + (f" · about “{safe_text(s.topic)}”" if s.topic else "")
+            + (
+                ""
+                if s.active
+                else f" · **stopped**: {safe_text((s.disabled_reason or 'channel refused')[:150])}"
+            )
             for s in schedules
         ]
         for chunk in split_content("\n".join(lines)):
