@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -56,6 +57,8 @@ from bot.storage.schema import (
 )
 
 __all__ = ["SEARCH_CANDIDATES", "SqlStore", "fts_match_expression"]
+
+_Model = TypeVar("_Model")
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _QUERY_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+")
@@ -817,21 +820,14 @@ def _enqueue(connection: Connection, deliveries: Sequence[NewDelivery], at: date
     return added
 
 
+def _from_row(model: type[_Model], row: Mapping[str, Any], **derived: Any) -> _Model:
+    """A model from the row's columns of the same names; ``derived`` gives the others."""
+    names = (field.name for field in dataclasses.fields(model))  # type: ignore[arg-type]
+    return model(**{name: row[name] for name in names if name not in derived}, **derived)
+
+
 def _delivery(row: RowMapping) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        kind=row["kind"],
-        guild_id=row["guild_id"],
-        recipient_type=row["recipient_type"],
-        recipient_id=row["recipient_id"],
-        story_id=row["story_id"],
-        subscription_id=row["subscription_id"],
-        feed_id=row["feed_id"],
-        payload=row["payload"],
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        schedule_id=row["schedule_id"],
-    )
+    return _from_row(Delivery, row)
 
 
 def _article_row(article: NewArticle) -> dict[str, Any]:
@@ -858,83 +854,20 @@ def _placeholder_name(url: str) -> str:
 
 
 def _feed(row: RowMapping) -> Feed:
-    return Feed(
-        id=row["id"],
-        url=row["url"],
-        name=row["name"],
-        auto_name=bool(row["auto_name"]),
-        extract_full_text=bool(row["extract_full_text"]),
-        guild_id=row["guild_id"] or None,
-        channel_id=row["channel_id"],
-        interval_minutes=row["interval_minutes"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        body_hash=row["body_hash"],
-        initialized=bool(row["initialized"]),
-        last_success_at=row["last_success_at"],
-        last_error=row["last_error"],
-        last_error_at=row["last_error_at"],
-        next_poll_at=row["next_poll_at"],
-        failure_count=row["failure_count"],
-        paused=bool(row["paused"]),
-        paused_reason=row["paused_reason"],
-        failing_since=row["failing_since"],
-        ttl_minutes=row["ttl_minutes"],
-        created_by=row["created_by"],
-    )
+    return _from_row(Feed, row, guild_id=row["guild_id"] or None)
 
 
 def _subscription(row: RowMapping) -> Subscription:
-    return Subscription(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
-        query=row["query"],
-        delivery=row["delivery"],
-        channel_id=row["channel_id"],
-        created_at=row["created_at"],
-        active=bool(row["active"]),
-        disabled_reason=row["disabled_reason"],
-        breaking_sources=row["breaking_sources"],
-        breaking_minutes=row["breaking_minutes"],
-    )
+    return _from_row(Subscription, row)
 
 
 def _schedule(row: RowMapping) -> Schedule:
-    return Schedule(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        time_of_day=row["time_of_day"],
-        timezone=row["timezone"],
-        days=tuple(int(day) for day in row["days"]),
-        topic=row["topic"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        last_run_at=row["last_run_at"],
-        active=bool(row["active"]),
-        disabled_reason=row["disabled_reason"],
-    )
+    return _from_row(Schedule, row, days=tuple(int(day) for day in row["days"]))
 
 
 def _article(row: Mapping[str, Any]) -> Article:
     summary = row["summary"]
-    return Article(
-        id=row["id"],
-        url=row["url"],
-        title=row["title"],
-        source_name=row["source_name"],
-        feed_id=row["feed_id"],
-        published_at=row["published_at"],
-        first_seen_at=row["first_seen_at"],
-        text=row["text"],
-        language=row["language"],
-        text_is_teaser=bool(row["text_is_teaser"]),
-        backfill=bool(row["backfill"]),
-        story_id=row["story_id"],
-        summary=tuple(json.loads(summary)) if summary else None,
-        sentence_count=row["sentence_count"],
-    )
+    return _from_row(Article, row, summary=tuple(json.loads(summary)) if summary else None)
 
 
 def _escape_like(value: str) -> str:
