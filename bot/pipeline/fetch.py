@@ -34,7 +34,9 @@ import asyncio
 import contextlib
 import email.utils
 import ipaddress
+import select
 import socket
+import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -478,12 +480,106 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
+class _AsyncioStream(httpcore.AsyncNetworkStream):
+    """A connection on asyncio's own streams (httpcore's default goes through anyio, whose
+    cancel scopes and attribute lookups cost more than the rest of a small request)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._reader.read(max_bytes)
+        except TimeoutError:
+            raise httpcore.ReadTimeout("timed out while reading") from None
+        except OSError as error:
+            raise httpcore.ReadError(str(error) or type(error).__name__) from error
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if not buffer:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                self._writer.write(buffer)
+                await self._writer.drain()
+        except TimeoutError:
+            raise httpcore.WriteTimeout("timed out while writing") from None
+        except OSError as error:
+            raise httpcore.WriteError(str(error) or type(error).__name__) from error
+
+    async def aclose(self) -> None:
+        # No TLS close_notify exchange: nothing more is read from a connection being closed.
+        self._writer.transport.abort()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
+        except TimeoutError:
+            await self.aclose()
+            raise httpcore.ConnectTimeout("timed out during the TLS handshake") from None
+        except OSError as error:
+            await self.aclose()
+            raise httpcore.ConnectError(str(error) or type(error).__name__) from error
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return _is_readable(self._writer.get_extra_info("socket"))
+        names = {
+            "ssl_object": "ssl_object",
+            "client_addr": "sockname",
+            "server_addr": "peername",
+            "socket": "socket",
+        }
+        return self._writer.get_extra_info(names[info]) if info in names else None
+
+
+def _is_readable(sock: Any) -> bool:
+    """True when a read would not block: data, end of stream, or no socket any more."""
+    fileno = -1 if sock is None else sock.fileno()
+    if fileno < 0:
+        return True
+    poller = select.poll()
+    poller.register(fileno, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+async def _dial(
+    address: str,
+    port: int,
+    timeout: float | None,  # noqa: ASYNC109
+    local_address: str | None,
+    socket_options: Iterable[Any] | None,
+) -> _AsyncioStream:
+    """A TCP connection to one IP address, as an httpcore stream."""
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(
+                address, port, local_addr=(local_address, 0) if local_address else None
+            )
+    except TimeoutError:
+        raise httpcore.ConnectTimeout(f"connecting took over {timeout:g} s") from None
+    except OSError as error:
+        raise httpcore.ConnectError(str(error) or type(error).__name__) from error
+    sock = writer.get_extra_info("socket")
+    for option in socket_options or ():
+        sock.setsockopt(*option)
+    return _AsyncioStream(reader, writer)
+
+
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
     """Resolves, checks each address against the policy, and dials only permitted IPs."""
 
     def __init__(self, policy: AddressPolicy) -> None:
         self._policy = policy
-        self._dialer = httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -514,13 +610,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         failure: httpcore.ConnectError | None = None
         for address in permitted:
             try:
-                return await self._dialer.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
+                return await _dial(str(address), port, timeout, local_address, socket_options)
             except httpcore.ConnectError as error:
                 failure = error
         detail = str(failure) or type(failure).__name__
