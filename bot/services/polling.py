@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.models import Feed, FeedRefresh, NewDelivery
-from bot.core.ports import Store
+from bot.core.ports import PollRecord, Store
 from bot.pipeline.refresh import Refresher
 
 __all__ = ["NextPoll", "PollPolicy", "Poller", "plan_next_poll"]
@@ -100,7 +100,12 @@ class Poller:
         self._batch_size = batch_size
 
     async def poll_due(self) -> list[FeedRefresh]:
-        """Refresh every feed that is due (in batches), and schedule each one's next poll."""
+        """Refresh every feed that is due (in batches), and schedule each one's next poll.
+
+        Per batch: one claim, the refreshes side by side, then one transaction that records
+        every unchanged feed and every next poll time; an unchanged feed (a 304) costs no
+        write of its own.
+        """
         results: list[FeedRefresh] = []
         while True:
             now = self._clock()
@@ -109,29 +114,43 @@ class Poller:
             )
             if not feeds:
                 return results
-            results += await asyncio.gather(*(self._poll(feed) for feed in feeds))
+            refreshes = await asyncio.gather(*(self._refresh(feed) for feed in feeds))
+            await asyncio.to_thread(self._schedule, feeds, refreshes)
+            results += refreshes
             if len(feeds) < self._batch_size:
                 return results
 
-    async def _poll(self, feed: Feed) -> FeedRefresh:
+    async def _refresh(self, feed: Feed) -> FeedRefresh:
         try:
-            refresh = await self._refresher.refresh_feed(feed)
+            return await self._refresher.refresh_feed(feed, record_unchanged=False)
         except Exception as error:  # a bug in one feed's path must not stop the others
             log.exception("refreshing feed %s crashed", feed.url)
-            refresh = FeedRefresh(feed=feed, status="error", error=f"internal error: {error}")
+            return FeedRefresh(feed=feed, status="error", error=f"internal error: {error}")
+
+    def _schedule(self, feeds: Sequence[Feed], refreshes: Sequence[FeedRefresh]) -> None:
+        """Plan each feed's next poll and record the batch (sync, off the event loop)."""
         now = self._clock()
-        current = await asyncio.to_thread(self._store.get_feed, feed.id) or feed
-        plan = plan_next_poll(current, refresh, now, self._policy)
-        await asyncio.to_thread(
-            self._store.schedule_next_poll,
-            feed.id,
-            plan.at,
-            ttl_minutes=refresh.hints.ttl_minutes,
-            pause_reason=plan.pause_reason,
-        )
-        if plan.pause_reason:
-            await asyncio.to_thread(self._announce_pause, current, plan.pause_reason, now)
-        return refresh
+        records = []
+        paused = []
+        for feed, refresh in zip(feeds, refreshes, strict=True):
+            current = feed
+            if refresh.status == "error":  # the plan needs the failure count just stored
+                current = self._store.get_feed(feed.id) or feed
+            plan = plan_next_poll(current, refresh, now, self._policy)
+            records.append(
+                PollRecord(
+                    feed_id=feed.id,
+                    next_poll_at=plan.at,
+                    ttl_minutes=refresh.hints.ttl_minutes,
+                    pause_reason=plan.pause_reason,
+                    unchanged=refresh.unrecorded,
+                )
+            )
+            if plan.pause_reason:
+                paused.append((current, plan.pause_reason))
+        self._store.record_polls(records, now)
+        for feed, reason in paused:
+            self._announce_pause(feed, reason, now)
 
     def _announce_pause(self, feed: Feed, reason: str, now: datetime) -> None:
         """Tell the feed's guild once, in its channel, that it was paused and how to resume."""

@@ -14,6 +14,7 @@ from alembic.config import Config
 from sqlalchemy import (
     Engine,
     Float,
+    Integer,
     RowMapping,
     Text,
     bindparam,
@@ -43,7 +44,7 @@ from bot.core.models import (
     SearchHit,
     Subscription,
 )
-from bot.core.ports import FeedState, StoredBatch, StoreStats
+from bot.core.ports import FeedState, PollRecord, StoredBatch, StoreStats
 from bot.core.urls import host_name
 from bot.storage.schema import (
     UTCDateTime,
@@ -266,6 +267,42 @@ class SqlStore:
             values.update(paused=True, paused_reason=pause_reason[:500])
         with self._engine.begin() as connection:
             connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+    def record_polls(self, polls: Sequence[PollRecord], at: datetime) -> None:
+        """Record a batch of polls in one transaction (executemany, not a statement each)."""
+        if not polls:
+            return
+        unchanged = [poll for poll in polls if poll.unchanged is not None]
+        with self._engine.begin() as connection:
+            if unchanged:
+                connection.execute(
+                    _RECORD_UNCHANGED,
+                    [
+                        {
+                            "b_id": poll.feed_id,
+                            "b_etag": poll.unchanged.etag,
+                            "b_last_modified": poll.unchanged.last_modified,
+                            "b_body_hash": poll.unchanged.body_hash,
+                            "b_at": at,
+                        }
+                        for poll in unchanged
+                        if poll.unchanged is not None
+                    ],
+                )
+            connection.execute(
+                _SCHEDULE_POLL,
+                [
+                    {"b_id": poll.feed_id, "b_next": poll.next_poll_at, "b_ttl": poll.ttl_minutes}
+                    for poll in polls
+                ],
+            )
+            for poll in polls:
+                if poll.pause_reason is not None:
+                    connection.execute(
+                        update(feeds)
+                        .where(feeds.c.id == poll.feed_id)
+                        .values(paused=True, paused_reason=poll.pause_reason[:500])
+                    )
 
     def resume_feed(self, feed_id: int, at: datetime) -> None:
         """Unpause a feed and poll it at once."""
@@ -689,6 +726,30 @@ def fts_match_expression(query: str) -> str:
         if words:
             terms.append('"' + " ".join(words) + '"')
     return " ".join(terms[:_MAX_QUERY_TERMS])
+
+
+_RECORD_UNCHANGED = (
+    update(feeds)
+    .where(feeds.c.id == bindparam("b_id"))
+    .values(
+        etag=bindparam("b_etag", type_=Text()),
+        last_modified=bindparam("b_last_modified", type_=Text()),
+        body_hash=bindparam("b_body_hash", type_=Text()),
+        last_success_at=bindparam("b_at", type_=UTCDateTime()),
+        last_error=None,
+        failure_count=0,
+        failing_since=None,
+    )
+)
+"""What :meth:`SqlStore.record_not_modified` writes, for many feeds at once."""
+_SCHEDULE_POLL = (
+    update(feeds)
+    .where(feeds.c.id == bindparam("b_id"))
+    .values(
+        next_poll_at=bindparam("b_next", type_=UTCDateTime()),
+        ttl_minutes=func.coalesce(bindparam("b_ttl", type_=Integer()), feeds.c.ttl_minutes),
+    )
+)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
