@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import DiscordSettings, Settings
 from bot.core.models import FeedRefresh
 from bot.pipeline.fetch import Fetcher, FetchLimits
+from bot.pipeline.pool import ParserPool
 from bot.pipeline.refresh import Refresher
 from bot.pipeline.stories import StoryAssigner
 from bot.pipeline.summarize import Summarizer
@@ -117,64 +118,79 @@ def fetch_limits(settings: Settings) -> FetchLimits:
 async def open_services(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Services]:
-    """Open the store and the HTTP client, wire the services, and close both afterwards."""
+    """Open the store, the HTTP client and the feed parser processes, wire the services,
+    and close all three afterwards."""
     store = await asyncio.to_thread(SqlStore.open, settings.effective_database_url)
     try:
         alerts = AlertPlanner(story_sources=store.story_sources_since)
         alerts.load(await asyncio.to_thread(store.active_subscriptions))
         stories = StoryAssigner()
         await asyncio.to_thread(_warm_stories, stories, store, clock())
-        async with Fetcher(fetch_limits(settings)) as fetcher:
-            summaries = SummaryService(store, build_summarizer(settings), fetcher)
-            refresher = Refresher(store, fetcher, clock, alerts, stories)
-            limits, poll, briefing = settings.limits, settings.poll, settings.briefing
-            briefings = BriefingService(
-                store,
-                summaries,
-                clock,
-                default_hours=briefing.hours,
-                max_stories=briefing.max_stories,
-            )
-            yield Services(
-                settings=settings,
-                store=store,
-                feeds=FeedService(store, refresher, max_per_guild=limits.feeds_per_guild),
-                briefings=briefings,
-                search=SearchService(store, summaries, clock),
-                summaries=summaries,
-                subscriptions=SubscriptionService(
-                    store,
-                    clock,
-                    max_per_user=limits.subscriptions_per_user,
-                    max_per_guild=limits.subscriptions_per_guild,
-                    alerts=alerts,
-                ),
-                schedules=ScheduleService(store, clock, max_per_guild=limits.schedules_per_guild),
-                status=StatusService(store, clock),
-                alerts=alerts,
-                poller=Poller(
-                    store,
-                    refresher,
-                    clock,
-                    PollPolicy(
-                        interval_minutes=poll.interval_minutes,
-                        min_interval_minutes=poll.min_interval_minutes,
-                        max_interval_minutes=poll.max_interval_minutes,
-                        pause_after_hours=poll.pause_after_hours,
-                    ),
-                    batch_size=poll.batch_size,
-                ),
-                briefing_scheduler=BriefingScheduler(
-                    store,
-                    briefings,
-                    clock,
-                    grace=timedelta(minutes=briefing.grace_minutes),
-                    announce_empty=briefing.announce_empty,
-                ),
-                clock=clock,
-            )
+        with ParserPool(settings.poll.parse_processes) as parser:
+            async with Fetcher(fetch_limits(settings)) as fetcher:
+                yield _services(settings, store, fetcher, parser, alerts, stories, clock)
     finally:
         store.close()
+
+
+def _services(
+    settings: Settings,
+    store: SqlStore,
+    fetcher: Fetcher,
+    parser: ParserPool,
+    alerts: AlertPlanner,
+    stories: StoryAssigner,
+    clock: Callable[[], datetime],
+) -> Services:
+    """Every service, wired to the open store, fetcher and parser processes."""
+    summaries = SummaryService(store, build_summarizer(settings), fetcher)
+    refresher = Refresher(store, fetcher, clock, alerts, stories, parser)
+    limits, poll, briefing = settings.limits, settings.poll, settings.briefing
+    briefings = BriefingService(
+        store,
+        summaries,
+        clock,
+        default_hours=briefing.hours,
+        max_stories=briefing.max_stories,
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        feeds=FeedService(store, refresher, max_per_guild=limits.feeds_per_guild),
+        briefings=briefings,
+        search=SearchService(store, summaries, clock),
+        summaries=summaries,
+        subscriptions=SubscriptionService(
+            store,
+            clock,
+            max_per_user=limits.subscriptions_per_user,
+            max_per_guild=limits.subscriptions_per_guild,
+            alerts=alerts,
+        ),
+        schedules=ScheduleService(store, clock, max_per_guild=limits.schedules_per_guild),
+        status=StatusService(store, clock),
+        alerts=alerts,
+        poller=Poller(
+            store,
+            refresher,
+            clock,
+            PollPolicy(
+                interval_minutes=poll.interval_minutes,
+                min_interval_minutes=poll.min_interval_minutes,
+                max_interval_minutes=poll.max_interval_minutes,
+                pause_after_hours=poll.pause_after_hours,
+            ),
+            batch_size=poll.batch_size,
+        ),
+        briefing_scheduler=BriefingScheduler(
+            store,
+            briefings,
+            clock,
+            grace=timedelta(minutes=briefing.grace_minutes),
+            announce_empty=briefing.announce_empty,
+        ),
+        clock=clock,
+    )
 
 
 def _warm_stories(stories: StoryAssigner, store: SqlStore, now: datetime) -> None:

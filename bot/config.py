@@ -98,6 +98,7 @@ class PollSettings:
     check_seconds: float = _setting(15.0, low=0.05, high=3600)
     batch_size: int = _setting(500, low=1, high=100000)
     pause_after_hours: float = _setting(72.0, low=0.001, high=24 * 365)
+    parse_processes: int = _setting(1, low=0, high=32)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,8 @@ from bot.core.models import (
 from bot.core.ports import DeliveryPlanner, Store, StoredBatch
 from bot.core.urls import article_id, canonical_url
 from bot.pipeline.extract import extract_article
-from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_feed, parse_folder
+from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_folder
+from bot.pipeline.pool import ParserPool
 from bot.pipeline.stories import StoryAssigner
 
 if TYPE_CHECKING:
@@ -57,12 +58,14 @@ class Refresher:
         clock: Callable[[], datetime],
         planner: DeliveryPlanner | None = None,
         stories: StoryAssigner | None = None,
+        parser: ParserPool | None = None,
     ) -> None:
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
         self._planner = planner
         self._stories = stories
+        self._parser = parser or ParserPool(0)
 
     async def refresh_feed(self, feed: Feed, *, record_unchanged: bool = True) -> FeedRefresh:
         """Fetch ``feed`` once and store what is new; failures are recorded, not raised.
@@ -156,9 +159,7 @@ class Refresher:
         )
         if body_hash == feed.body_hash:
             return await unchanged(state, hints)
-        parsed = await asyncio.to_thread(
-            parse_feed, response.body, url=response.url, headers=response.headers
-        )
+        parsed = await self._parser.parse(response.body, url=response.url, headers=response.headers)
         return _Loaded(parsed, replace(state, title=parsed.title), hints)
 
     async def _with_full_text(self, candidates: list[NewArticle]) -> list[NewArticle]:
