@@ -42,11 +42,10 @@ import numpy as np
 __all__ = ["ClusterDocument", "StoryClusterer"]
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['’][^\W_]+)*")
-_MID_SENTENCE_CAPITAL = re.compile(
-    r"(?:(?<=[^\W_]\s)|(?<=[^\W_],\s))([A-ZÀ-ÖØ-Þ][^\W_]*(?:['’][^\W_]+)*)"
-)
+_CAPITALISED_AFTER_SPACE = re.compile(r"\s([A-ZÀ-ÖØ-Þ][^\W_]*(?:['’][^\W_]+)*)")
 _MIN_SHINGLE_WORDS = 8
 _MAX_REMEMBERED_WORDS = 100_000
+_SORT_AT_MOST = 512
 _SEED = 20180101
 
 _STOPWORD_TEXT = """
@@ -180,6 +179,9 @@ class StoryClusterer:
         self._hash_b = rng.integers(0, full, size=num_permutations, dtype=np.uint64)
         self._words: dict[str, tuple[str | None, int]] = {}
         """word as written -> (its term, or None for a stopword; crc32 of the lower-cased word)"""
+        self._chunks: dict[str, tuple[tuple[str | None, int], ...]] = {}
+        """whitespace-free chunk of text ("Iran's,") -> what :meth:`_word` gives for each of its
+        words: text is split on whitespace and each distinct chunk looked at once"""
         self._doc_freq: Counter[str] = Counter()
         self._doc_count = 0
         self._stories: dict[str, _Story] = {}
@@ -245,6 +247,8 @@ class StoryClusterer:
             self._doc_freq = Counter({t: n // 2 for t, n in self._doc_freq.items() if n > 1})
         if len(self._words) > _MAX_REMEMBERED_WORDS:
             self._words.clear()
+        if len(self._chunks) > _MAX_REMEMBERED_WORDS:
+            self._chunks.clear()
 
     def __len__(self) -> int:
         """The number of stories held."""
@@ -259,12 +263,18 @@ class StoryClusterer:
             known = self._words[word] = (_normalise(word), crc32(word.lower().encode()))
         return known
 
+    def _chunk(self, chunk: str) -> tuple[tuple[str | None, int], ...]:
+        """:meth:`_word` of each word of a whitespace-free chunk, memoised."""
+        known = self._chunks[chunk] = tuple(self._word(word) for word in _WORD.findall(chunk))
+        return known
+
     def _features(self, doc: ClusterDocument) -> _Features:
         """Learn the document's terms, then split its TF-IDF vector into names and topic."""
         lead = doc.text[: self._lead_chars]
-        memo = self._words
-        words = [memo.get(word) or self._word(word) for word in _WORD.findall(lead)]
-        counts = Counter(term for term, _ in words if term)
+        # Words never span whitespace, so the words of the lead are those of its chunks.
+        chunks, chunk = self._chunks, self._chunk
+        words = [word for part in lead.split() for word in (chunks.get(part) or chunk(part))]
+        counts = Counter([term for term, _ in words if term])
         title_words = _WORD.findall(doc.title)
         for word in title_words:
             term = self._word(word)[0]
@@ -272,16 +282,17 @@ class StoryClusterer:
                 counts[term] += self._title_weight
         self._doc_count += 1
         self._doc_freq.update(counts.keys())
-        capitalised = _MID_SENTENCE_CAPITAL.findall(lead)
+        capitalised = _mid_sentence_capitals(lead)
         if not _is_title_case(title_words):
-            capitalised += _MID_SENTENCE_CAPITAL.findall(doc.title)
+            capitalised += _mid_sentence_capitals(doc.title)
         name_terms = {term for term in (self._word(word)[0] for word in capitalised) if term}
         total = self._doc_count + 1
         doc_freq = self._doc_freq
+        log = math.log
         names: _Vector = {}
         topic: _Vector = {}
         for term, count in counts.items():
-            weight = (1.0 + math.log(count)) * (math.log(total / (doc_freq[term] + 1)) + 1.0)
+            weight = (1.0 + log(count)) * (log(total / (doc_freq[term] + 1)) + 1.0)
             (names if term in name_terms else topic)[term] = weight
         signature = self._signature([word_hash for _, word_hash in words])
         return _Features(_unit(names), _unit(topic), signature)
@@ -295,7 +306,8 @@ class StoryClusterer:
             return None
         hashed = np.array(word_hashes, dtype=np.uint64)
         shingles = (hashed[:-2] << np.uint64(42)) ^ (hashed[1:-1] << np.uint64(21)) ^ hashed[2:]
-        minima = (np.outer(np.unique(shingles), self._hash_a) + self._hash_b).min(axis=0)
+        # repeated shingles change no minimum, so they need not be removed first
+        minima = (np.outer(shingles, self._hash_a) + self._hash_b).min(axis=0)
         return minima.tobytes()
 
     def _band_keys(self, signature: bytes) -> tuple[int, ...]:
@@ -333,7 +345,7 @@ class StoryClusterer:
         partial: dict[str, float] = {}
         self._accumulate(partial, features.names, self._name_postings)
         self._accumulate(partial, features.topic, self._topic_postings)
-        ranked = heapq.nlargest(self._candidates, partial.items(), key=_weight)
+        ranked = _heaviest(partial, self._candidates)
         # Both cosines must be about the threshold for the harmonic mean to reach it; a story
         # whose partial dot products over the query terms sum to less than half of it is skipped.
         floor = self._threshold / 2
@@ -361,7 +373,7 @@ class StoryClusterer:
         self, partial: dict[str, float], unit: _Vector, postings: dict[str, dict[str, float]]
     ) -> None:
         """Add the dot products over the heaviest terms of ``unit`` to ``partial``."""
-        for term, weight in heapq.nlargest(self._query_terms, unit.items(), key=_weight):
+        for term, weight in _heaviest(unit, self._query_terms):
             posting = postings.get(term)
             if posting is None or len(posting) > self._max_postings:
                 continue
@@ -408,12 +420,14 @@ class StoryClusterer:
         if not unit:
             return
         weights = centroid.weights
+        posted = list(weights)  # only these terms have postings for this story
         for term, weight in unit.items():
             weights[term] = weights.get(term, 0.0) + weight
         if len(weights) > self._centroid_terms:
-            heaviest = dict(heapq.nlargest(self._centroid_terms, weights.items(), key=_weight))
-            for term in weights.keys() - heaviest.keys():
-                _unpost(postings, term, story_id)
+            heaviest = dict(_heaviest(weights, self._centroid_terms))
+            for term in posted:
+                if term not in heaviest:
+                    _unpost(postings, term, story_id)
             centroid.weights = weights = heaviest
         centroid.norm = norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         for term, weight in weights.items():
@@ -458,6 +472,20 @@ def _normalise(word: str) -> str | None:
     return term
 
 
+def _mid_sentence_capitals(text: str) -> list[str]:
+    """Capitalised words that follow a word and a space (or a word, a comma and a space):
+    inside a sentence, so probably names. Looks only where a capital follows whitespace."""
+    found = []
+    for match in _CAPITALISED_AFTER_SPACE.finditer(text):
+        before = match.start() - 1  # the character before the whitespace
+        if before >= 0 and (
+            text[before].isalnum()
+            or (text[before] == "," and before >= 1 and text[before - 1].isalnum())
+        ):
+            found.append(match.group(1))
+    return found
+
+
 def _is_title_case(words: list[str]) -> bool:
     """True for a headline In Which Most Words Are Capitalised (so capitals say nothing)."""
     longer = [word for word in words if len(word) > 3 and word[0].isalpha()]
@@ -479,6 +507,15 @@ def _unpost(postings: dict[str, dict[str, float]], term: str, story_id: str) -> 
 
 def _weight(item: tuple[str, float]) -> float:
     return item[1]
+
+
+def _heaviest(weights: dict[str, float], count: int) -> list[tuple[str, float]]:
+    """The ``count`` heaviest items, heaviest first, ties in insertion order: what
+    ``heapq.nlargest(count, weights.items(), key=_weight)`` gives (sorting is faster for the
+    small dicts of centroids and documents)."""
+    if len(weights) > _SORT_AT_MOST:
+        return heapq.nlargest(count, weights.items(), key=_weight)
+    return sorted(weights.items(), key=_weight, reverse=True)[:count]
 
 
 def _gap(story: _Story, when: float) -> float:

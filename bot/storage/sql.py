@@ -178,20 +178,8 @@ class SqlStore:
     ) -> StoredBatch:
         unique = list({article.id: article for article in articles_in}.values())
         with self._engine.begin() as connection:
-            known = self._known_in(connection, [a.id for a in unique])
-            insert = _insert_ignoring_duplicates(connection, articles)
-            # Insert-or-ignore row by row: another feed's refresh may store the same article
-            # between our check and our write, and then this one is simply not new.
-            fresh = [
-                a
-                for a in unique
-                if a.id not in known and connection.execute(insert, _article_row(a)).rowcount
-            ]
-            if unique:
-                connection.execute(
-                    _insert_ignoring_duplicates(connection, article_feeds),
-                    [{"article_id": a.id, "feed_id": feed_id, "first_seen_at": at} for a in unique],
-                )
+            # The feed's update comes first: it takes the write lock, so no other writer can
+            # store one of these articles between the check below and the insert.
             connection.execute(
                 update(feeds)
                 .where(feeds.c.id == feed_id)
@@ -202,6 +190,18 @@ class SqlStore:
                     update(feeds)
                     .where(feeds.c.id == feed_id, feeds.c.auto_name)
                     .values(name=state.title[:200])
+                )
+            known = self._known_in(connection, [a.id for a in unique])
+            fresh = [a for a in unique if a.id not in known]
+            if fresh:
+                connection.execute(
+                    _insert_ignoring_duplicates(connection, articles),
+                    [_article_row(a) for a in fresh],
+                )
+            if unique:
+                connection.execute(
+                    _insert_ignoring_duplicates(connection, article_feeds),
+                    [{"article_id": a.id, "feed_id": feed_id, "first_seen_at": at} for a in unique],
                 )
             planned = deliveries or {}
             _enqueue(connection, [d for a in fresh for d in planned.get(a.id, ())], at)
@@ -780,10 +780,11 @@ def _success(state: FeedState, at: datetime) -> dict[str, Any]:
 
 
 def _enqueue(connection: Connection, deliveries: Sequence[NewDelivery], at: datetime) -> int:
-    insert = _insert_ignoring_duplicates(connection, outbox)
-    added = 0
-    for delivery in deliveries:
-        row = {
+    """Insert deliveries (one executemany), ignoring known dedupe keys; how many were new."""
+    if not deliveries:
+        return 0
+    rows = [
+        {
             "dedupe_key": delivery.dedupe_key,
             "kind": delivery.kind,
             "guild_id": delivery.guild_id,
@@ -797,8 +798,9 @@ def _enqueue(connection: Connection, deliveries: Sequence[NewDelivery], at: date
             "next_attempt_at": at,
             "created_at": at,
         }
-        added += connection.execute(insert, row).rowcount
-    return added
+        for delivery in deliveries
+    ]
+    return connection.execute(_insert_ignoring_duplicates(connection, outbox), rows).rowcount
 
 
 def _delivery(row: RowMapping) -> Delivery:
