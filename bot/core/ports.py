@@ -295,8 +295,16 @@ class Store(Protocol):
 class DeliveryPlanner(Protocol):
     """Decides, while a feed's new articles are stored, who must hear about them."""
 
-    def plan(self, feed: Feed, articles: Sequence[NewArticle]) -> dict[str, list[NewDelivery]]:
-        """Deliveries per article id; called with the articles not yet stored (sync)."""
+    def plan(
+        self,
+        feed: Feed,
+        articles: Sequence[NewArticle],
+        readings: Mapping[str, Any] | None = None,
+    ) -> dict[str, list[NewDelivery]]:
+        """Deliveries per article id; called with the articles not yet stored (sync).
+
+        ``readings``: per article id, what a worker process already read of the article
+        (the pipeline's ``ArticleReading``), so the planner need not read it again."""
         ...
 
 

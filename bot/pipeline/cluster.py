@@ -39,7 +39,13 @@ from zlib import crc32
 
 import numpy as np
 
-__all__ = ["ClusterDocument", "StoryClusterer"]
+__all__ = [
+    "ClusterDocument",
+    "DocumentReader",
+    "DocumentReading",
+    "ReadingSettings",
+    "StoryClusterer",
+]
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['’][^\W_]+)*")
 _CAPITALISED_AFTER_SPACE = re.compile(r"\s([A-ZÀ-ÖØ-Þ][^\W_]*(?:['’][^\W_]+)*)")
@@ -81,6 +87,101 @@ class ClusterDocument:
     """Timezone-aware publication time."""
     source: str
     """Where it came from, e.g. the host name."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingSettings:
+    """What decides how a document is read: equal settings read it the same in any process."""
+
+    title_weight: float = 2.0
+    lead_chars: int = 2000
+    num_permutations: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentReading:
+    """A document as the clusterer reads it before comparing it with anything. Pure, so a
+    worker process may compute it (:class:`DocumentReader` with the same settings)."""
+
+    settings: ReadingSettings
+    counts: dict[str, float]
+    """term -> occurrences in the lead, plus ``title_weight`` per occurrence in the title"""
+    names: frozenset[str]
+    """The terms that are names (capitalised inside a sentence)."""
+    signature: bytes | None
+    """MinHash of the lead's word 3-shingles; None for fewer than 8 words."""
+
+
+class DocumentReader:
+    """Reads documents into terms, names and a near-duplicate signature, memoising words
+    (keep one per process; not thread-safe)."""
+
+    def __init__(self, settings: ReadingSettings = ReadingSettings()) -> None:
+        if settings.num_permutations <= 0:
+            raise ValueError("num_permutations must be positive")
+        self.settings = settings
+        rng = np.random.default_rng(_SEED)
+        full = np.iinfo(np.uint64).max
+        size = settings.num_permutations
+        self._hash_a = rng.integers(0, full, size=size, dtype=np.uint64) | np.uint64(1)
+        self._hash_b = rng.integers(0, full, size=size, dtype=np.uint64)
+        self._words: dict[str, tuple[str | None, int]] = {}
+        """word as written -> (its term, or None for a stopword; crc32 of the lower-cased word)"""
+        self._chunks: dict[str, tuple[tuple[str | None, int], ...]] = {}
+        """whitespace-free chunk of text ("Iran's,") -> what :meth:`_word` gives for each of its
+        words: text is split on whitespace and each distinct chunk looked at once"""
+
+    def read(self, title: str, text: str) -> DocumentReading:
+        """The document's term counts, name terms and signature."""
+        settings = self.settings
+        lead = text[: settings.lead_chars]
+        # Words never span whitespace, so the words of the lead are those of its chunks.
+        chunks, chunk = self._chunks, self._chunk
+        words = [word for part in lead.split() for word in (chunks.get(part) or chunk(part))]
+        counts = Counter([term for term, _ in words if term])
+        title_words = _WORD.findall(title)
+        for word in title_words:
+            term = self._word(word)[0]
+            if term:
+                counts[term] += settings.title_weight
+        capitalised = _mid_sentence_capitals(lead)
+        if not _is_title_case(title_words):
+            capitalised += _mid_sentence_capitals(title)
+        names = frozenset(term for term in (self._word(word)[0] for word in capitalised) if term)
+        signature = self._signature([word_hash for _, word_hash in words])
+        return DocumentReading(settings, counts, names, signature)
+
+    def trim(self) -> None:
+        """Forget the memoised words once there are too many."""
+        if len(self._words) > _MAX_REMEMBERED_WORDS:
+            self._words.clear()
+        if len(self._chunks) > _MAX_REMEMBERED_WORDS:
+            self._chunks.clear()
+
+    def _word(self, word: str) -> tuple[str | None, int]:
+        """The term (None for a stopword) and the hash of ``word``, memoised."""
+        known = self._words.get(word)
+        if known is None:
+            known = self._words[word] = (_normalise(word), crc32(word.lower().encode()))
+        return known
+
+    def _chunk(self, chunk: str) -> tuple[tuple[str | None, int], ...]:
+        """:meth:`_word` of each word of a whitespace-free chunk, memoised."""
+        known = self._chunks[chunk] = tuple(self._word(word) for word in _WORD.findall(chunk))
+        return known
+
+    def _signature(self, word_hashes: list[int]) -> bytes | None:
+        """MinHash signature (as bytes) of the word 3-shingles; None for fewer than 8 words.
+
+        Each permutation is ``a * x + b`` modulo 2**64 with odd ``a``, a bijection on 64 bits.
+        """
+        if len(word_hashes) < _MIN_SHINGLE_WORDS:
+            return None
+        hashed = np.array(word_hashes, dtype=np.uint64)
+        shingles = (hashed[:-2] << np.uint64(42)) ^ (hashed[1:-1] << np.uint64(21)) ^ hashed[2:]
+        # repeated shingles change no minimum, so they need not be removed first
+        minima = (np.outer(shingles, self._hash_a) + self._hash_b).min(axis=0)
+        return minima.tobytes()
 
 
 @dataclass(slots=True)
@@ -162,8 +263,7 @@ class StoryClusterer:
         self._threshold = threshold
         self._gap_penalty = gap_penalty
         self._duplicate_jaccard = duplicate_jaccard
-        self._title_weight = title_weight
-        self._lead_chars = lead_chars
+        self._reader = DocumentReader(ReadingSettings(title_weight, lead_chars, num_permutations))
         self._bands = bands
         self._rows = num_permutations // bands
         self._centroid_terms = centroid_terms
@@ -173,15 +273,6 @@ class StoryClusterer:
         self._recent_signatures = recent_signatures
         self._max_stories = max_stories
         self._idf_horizon = idf_horizon
-        rng = np.random.default_rng(_SEED)
-        full = np.iinfo(np.uint64).max
-        self._hash_a = rng.integers(0, full, size=num_permutations, dtype=np.uint64) | np.uint64(1)
-        self._hash_b = rng.integers(0, full, size=num_permutations, dtype=np.uint64)
-        self._words: dict[str, tuple[str | None, int]] = {}
-        """word as written -> (its term, or None for a stopword; crc32 of the lower-cased word)"""
-        self._chunks: dict[str, tuple[tuple[str | None, int], ...]] = {}
-        """whitespace-free chunk of text ("Iran's,") -> what :meth:`_word` gives for each of its
-        words: text is split on whitespace and each distinct chunk looked at once"""
         self._doc_freq: Counter[str] = Counter()
         self._doc_count = 0
         self._stories: dict[str, _Story] = {}
@@ -194,10 +285,17 @@ class StoryClusterer:
 
     # ------------------------------------------------------------------ public interface
 
-    def add(self, doc: ClusterDocument) -> str:
+    @property
+    def reading_settings(self) -> ReadingSettings:
+        """The settings a :class:`DocumentReader` needs to read documents for this clusterer."""
+        return self._reader.settings
+
+    def add(self, doc: ClusterDocument, reading: DocumentReading | None = None) -> str:
         """Place ``doc`` in a story; return the story id (the id of the story's first document).
 
-        Adding a document id that is still held returns its story and changes nothing.
+        ``reading`` is ``doc`` already read (e.g. in another process); one read with other
+        settings is read again. Adding a document id that is still held returns its story and
+        changes nothing.
         """
         known = self._story_of_doc.get(doc.id)
         if known is not None:
@@ -205,7 +303,9 @@ class StoryClusterer:
         if doc.published.tzinfo is None:
             raise ValueError(f"document {doc.id!r} has a naive publication time")
         when = doc.published.timestamp()
-        features = self._features(doc)
+        if reading is None or reading.settings != self._reader.settings:
+            reading = self._reader.read(doc.title, doc.text)
+        features = self._features(reading)
         story = None
         if features.signature is not None:
             story = self._duplicate_story(when, features.signature)
@@ -245,10 +345,7 @@ class StoryClusterer:
         if self._doc_count > self._idf_horizon:
             self._doc_count //= 2
             self._doc_freq = Counter({t: n // 2 for t, n in self._doc_freq.items() if n > 1})
-        if len(self._words) > _MAX_REMEMBERED_WORDS:
-            self._words.clear()
-        if len(self._chunks) > _MAX_REMEMBERED_WORDS:
-            self._chunks.clear()
+        self._reader.trim()
 
     def __len__(self) -> int:
         """The number of stories held."""
@@ -256,36 +353,12 @@ class StoryClusterer:
 
     # ------------------------------------------------------------------ features
 
-    def _word(self, word: str) -> tuple[str | None, int]:
-        """The term (None for a stopword) and the hash of ``word``, memoised."""
-        known = self._words.get(word)
-        if known is None:
-            known = self._words[word] = (_normalise(word), crc32(word.lower().encode()))
-        return known
-
-    def _chunk(self, chunk: str) -> tuple[tuple[str | None, int], ...]:
-        """:meth:`_word` of each word of a whitespace-free chunk, memoised."""
-        known = self._chunks[chunk] = tuple(self._word(word) for word in _WORD.findall(chunk))
-        return known
-
-    def _features(self, doc: ClusterDocument) -> _Features:
-        """Learn the document's terms, then split its TF-IDF vector into names and topic."""
-        lead = doc.text[: self._lead_chars]
-        # Words never span whitespace, so the words of the lead are those of its chunks.
-        chunks, chunk = self._chunks, self._chunk
-        words = [word for part in lead.split() for word in (chunks.get(part) or chunk(part))]
-        counts = Counter([term for term, _ in words if term])
-        title_words = _WORD.findall(doc.title)
-        for word in title_words:
-            term = self._word(word)[0]
-            if term:
-                counts[term] += self._title_weight
+    def _features(self, reading: DocumentReading) -> _Features:
+        """Count the document's terms, then split its TF-IDF vector into names and topic."""
+        counts = reading.counts
         self._doc_count += 1
         self._doc_freq.update(counts.keys())
-        capitalised = _mid_sentence_capitals(lead)
-        if not _is_title_case(title_words):
-            capitalised += _mid_sentence_capitals(doc.title)
-        name_terms = {term for term in (self._word(word)[0] for word in capitalised) if term}
+        name_terms = reading.names
         total = self._doc_count + 1
         doc_freq = self._doc_freq
         log = math.log
@@ -294,21 +367,7 @@ class StoryClusterer:
         for term, count in counts.items():
             weight = (1.0 + log(count)) * (log(total / (doc_freq[term] + 1)) + 1.0)
             (names if term in name_terms else topic)[term] = weight
-        signature = self._signature([word_hash for _, word_hash in words])
-        return _Features(_unit(names), _unit(topic), signature)
-
-    def _signature(self, word_hashes: list[int]) -> bytes | None:
-        """MinHash signature (as bytes) of the word 3-shingles; None for fewer than 8 words.
-
-        Each permutation is ``a * x + b`` modulo 2**64 with odd ``a``, a bijection on 64 bits.
-        """
-        if len(word_hashes) < _MIN_SHINGLE_WORDS:
-            return None
-        hashed = np.array(word_hashes, dtype=np.uint64)
-        shingles = (hashed[:-2] << np.uint64(42)) ^ (hashed[1:-1] << np.uint64(21)) ^ hashed[2:]
-        # repeated shingles change no minimum, so they need not be removed first
-        minima = (np.outer(shingles, self._hash_a) + self._hash_b).min(axis=0)
-        return minima.tobytes()
+        return _Features(_unit(names), _unit(topic), reading.signature)
 
     def _band_keys(self, signature: bytes) -> tuple[int, ...]:
         """One LSH bucket key per band of ``rows`` hash values."""

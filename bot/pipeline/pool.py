@@ -1,11 +1,20 @@
-"""Feed parsing in worker processes, so ingest uses more than the one core the GIL allows.
+"""Feed parsing and article reading in worker processes, so ingest uses more than the one
+core the GIL allows.
 
-Parsing (feedparser, then HTML to text) is about a third of the CPU time of a new item and
-needs nothing but the bytes, so it is the part worth moving: the workers take a body and
-give back a :class:`~bot.core.models.ParsedFeed`. Clustering, alert matching and storage stay
-in the bot's process, where their state is. Workers start on first use (``forkserver`` where
-the platform has it, else ``spawn``: never a fork of a process running threads), and a pool
-broken by a dying worker is replaced; that one feed is parsed in a thread instead.
+The pure half of ingest moves: parsing (feedparser, then HTML to text: a body in, a
+:class:`~bot.core.models.ParsedFeed` out) and, for the articles not stored yet, *reading*
+them: the clusterer's terms, names and near-duplicate signature
+(:class:`~bot.pipeline.cluster.DocumentReading`) and alert matching's stems
+(:class:`~bot.pipeline.query.DocumentTerms`). What needs the bot's state (which stories are
+open, which subscriptions exist, the database) stays in the bot's process and takes the
+readings as given. Workers start on first use (``forkserver`` where the platform has it, else
+``spawn``: never a fork of a process running threads); a pool broken by a dying worker is
+replaced, and that one job runs in this process instead.
+
+Each worker keeps one :class:`~bot.pipeline.cluster.DocumentReader` and one
+:class:`~bot.pipeline.query.QueryMatcher` for its lifetime (:func:`_readers`), since their
+word caches are most of their speed: the one piece of module state in the pipeline, and it
+only ever exists in worker processes.
 """
 
 from __future__ import annotations
@@ -15,17 +24,31 @@ import functools
 import logging
 import multiprocessing
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from types import TracebackType
+from typing import TypeVar
 
-from bot.core.models import ParsedFeed
+from bot.core.models import NewArticle, ParsedFeed
+from bot.pipeline.cluster import DocumentReader, DocumentReading, ReadingSettings
 from bot.pipeline.parse import parse_feed
+from bot.pipeline.query import DocumentTerms, MatchDocument, QueryMatcher
 
-__all__ = ["ParserPool"]
+__all__ = ["ArticleReading", "ParserPool"]
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleReading:
+    """One article read in a worker: for story clustering and for alert matching."""
+
+    story: DocumentReading
+    terms: DocumentTerms
+
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class ParserPool:
@@ -50,13 +73,29 @@ class ParserPool:
         """:func:`~bot.pipeline.parse.parse_feed` in a worker; its ``ParseError`` is raised
         here as if the parse had run in this process."""
         job = functools.partial(parse_feed, body, url=url, headers=dict(headers))
+        return await self._run(job, f"parsing {url}")
+
+    async def read(
+        self, articles: Sequence[NewArticle], settings: ReadingSettings
+    ) -> dict[str, ArticleReading] | None:
+        """Each article read in a worker, by id; None without workers (the clusterer and
+        the alert planner then read the articles themselves)."""
+        if not self._processes or not articles:
+            return None
+        documents = [(a.title, a.text, MatchDocument.of_article(a)) for a in articles]
+        readings = await self._run(
+            functools.partial(_read_articles, settings, documents), "reading articles"
+        )
+        return {article.id: reading for article, reading in zip(articles, readings, strict=True)}
+
+    async def _run(self, job: functools.partial[_T], what: str) -> _T:
         executor = self._running_executor()
         if executor is None:
             return await asyncio.to_thread(job)
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, job)
         except BrokenProcessPool:
-            log.warning("a feed parser process died; parsing %s here and starting another", url)
+            log.warning("a worker process died; %s here and starting another", what)
             self._replace(executor)
             return await asyncio.to_thread(job)
 
@@ -94,3 +133,22 @@ class ParserPool:
             if self._executor is broken:
                 self._executor = None
         broken.shutdown(wait=False, cancel_futures=True)
+
+
+@functools.cache
+def _readers(settings: ReadingSettings) -> tuple[DocumentReader, QueryMatcher]:
+    """This worker process's reader and matcher, made on first use and kept."""
+    return DocumentReader(settings), QueryMatcher()
+
+
+def _read_articles(
+    settings: ReadingSettings, documents: Sequence[tuple[str, str, MatchDocument]]
+) -> list[ArticleReading]:
+    """Runs in a worker: read each (title, text, match document) for both consumers."""
+    reader, matcher = _readers(settings)
+    readings = [
+        ArticleReading(reader.read(title, text), matcher.document_terms(document))
+        for title, text, document in documents
+    ]
+    reader.trim()
+    return readings

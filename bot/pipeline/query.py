@@ -51,6 +51,8 @@ from urllib.parse import urlsplit
 from nltk.stem.snowball import SnowballStemmer
 
 from bot.core.errors import QueryError
+from bot.core.models import NewArticle
+from bot.core.urls import host_name
 from bot.pipeline.tokenize import split_words
 
 __all__ = [
@@ -526,6 +528,16 @@ class MatchDocument:
     text: str
     source_host: str
     source_name: str
+
+    @classmethod
+    def of_article(cls, article: NewArticle) -> MatchDocument:
+        """An article to be stored, as matching sees it (its host only for web links)."""
+        return cls(
+            title=article.title,
+            text=article.text,
+            source_host=host_name(article.url) if article.url.startswith("http") else "",
+            source_name=article.source_name,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,10 @@ from bot.core.models import (
 )
 from bot.core.ports import DeliveryPlanner, Store, StoredBatch
 from bot.core.urls import article_id, canonical_url
+from bot.pipeline.cluster import DocumentReading, ReadingSettings
 from bot.pipeline.extract import extract_article
 from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_folder
-from bot.pipeline.pool import ParserPool
+from bot.pipeline.pool import ArticleReading, ParserPool
 from bot.pipeline.stories import StoryAssigner
 
 if TYPE_CHECKING:
@@ -89,7 +90,10 @@ class Refresher:
             candidates = _new_articles(feed, source_name, parsed.entries, now)
             if feed.extract_full_text:
                 candidates = await self._with_full_text(candidates)
-            batch = await asyncio.to_thread(self._store_batch, feed, candidates, state, now)
+            readings = await self._read_new(candidates)
+            batch = await asyncio.to_thread(
+                self._store_batch, feed, candidates, state, now, readings
+            )
         except (FetchError, ParseError) as error:
             log.info("feed %s failed: %s", feed.url, error)
             await asyncio.to_thread(self._store.record_feed_error, feed.id, str(error), now)
@@ -107,8 +111,25 @@ class Refresher:
             hints=replace(loaded.hints, ttl_minutes=parsed.ttl_minutes),
         )
 
+    async def _read_new(self, candidates: list[NewArticle]) -> dict[str, ArticleReading]:
+        """The articles not stored yet, read for clustering and alerts by a worker process
+        (empty without workers: they are then read while being placed)."""
+        if not candidates or not self._parser.processes:
+            return {}
+        if self._planner is None and self._stories is None:
+            return {}
+        known = await asyncio.to_thread(self._store.known_article_ids, [a.id for a in candidates])
+        unknown = [a for a in candidates if a.id not in known]
+        settings = self._stories.reading_settings if self._stories else ReadingSettings()
+        return await self._parser.read(unknown, settings) or {}
+
     def _store_batch(
-        self, feed: Feed, candidates: list[NewArticle], state: FeedState, now: datetime
+        self,
+        feed: Feed,
+        candidates: list[NewArticle],
+        state: FeedState,
+        now: datetime,
+        readings: Mapping[str, ArticleReading],
     ) -> StoredBatch:
         """Place the articles not stored yet in stories, plan their deliveries, then store
         everything in one transaction."""
@@ -116,13 +137,16 @@ class Refresher:
         if candidates and (self._planner is not None or self._stories is not None):
             known = self._store.known_article_ids(a.id for a in candidates)
             if self._stories is not None:
+                stories = self._stories
                 candidates = [
-                    a if a.id in known else replace(a, story_id=self._stories.assign(a, now))
+                    a
+                    if a.id in known
+                    else replace(a, story_id=stories.assign(a, now, _story_reading(readings, a)))
                     for a in candidates
                 ]
             unknown = [a for a in candidates if a.id not in known]
             if self._planner is not None and unknown:
-                deliveries = self._planner.plan(feed, unknown)
+                deliveries = self._planner.plan(feed, unknown, readings)
         return self._store.store_articles(feed.id, candidates, state, now, deliveries)
 
     async def _load(self, feed: Feed, record_unchanged: bool) -> _Loaded:
@@ -192,6 +216,13 @@ class _Loaded:
     """None when the feed did not change (a 304, or the same bytes as last time)."""
     state: FeedState
     hints: PollHints
+
+
+def _story_reading(
+    readings: Mapping[str, ArticleReading], article: NewArticle
+) -> DocumentReading | None:
+    reading = readings.get(article.id)
+    return reading.story if reading is not None else None
 
 
 def _max_age(headers: Mapping[str, str]) -> int | None:

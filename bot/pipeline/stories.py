@@ -7,7 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.core.models import Article, NewArticle
-from bot.pipeline.cluster import ClusterDocument, StoryClusterer
+from bot.pipeline.cluster import (
+    ClusterDocument,
+    DocumentReading,
+    ReadingSettings,
+    StoryClusterer,
+)
 
 __all__ = ["StoryAssigner"]
 
@@ -39,8 +44,16 @@ class StoryAssigner:
                 count += 1
         return count
 
-    def assign(self, article: NewArticle, now: datetime) -> str:
-        """The story id for a new article (its own id when it starts a story)."""
+    @property
+    def reading_settings(self) -> ReadingSettings:
+        """How articles must be read (e.g. in a worker) for :meth:`assign`."""
+        return self._clusterer.reading_settings
+
+    def assign(
+        self, article: NewArticle, now: datetime, reading: DocumentReading | None = None
+    ) -> str:
+        """The story id for a new article (its own id when it starts a story); ``reading``
+        is the article already read, e.g. by a worker process."""
         with self._lock:
             story = self._clusterer.add(
                 _document(
@@ -49,7 +62,8 @@ class StoryAssigner:
                     article.text,
                     article.published_at,
                     article.source_name,
-                )
+                ),
+                reading,
             )
             self._since_prune += 1
             if self._since_prune >= PRUNE_EVERY:

@@ -42,6 +42,12 @@ _BLOCK_TAGS = frozenset(
 )
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_SPACES_TO_FOLD = re.compile(
+    r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}"
+    r"|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+)
+"""The runs :data:`_SPACES` matches, less the lone plain spaces that stay as they are:
+substituting those would rebuild the text once per word."""
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad]")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
@@ -93,5 +99,5 @@ def clean_inline(text: str) -> str:
 
 def _normalise(text: str) -> str:
     text = _INVISIBLE.sub("", text)
-    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    lines = [_SPACES_TO_FOLD.sub(" ", line).strip() for line in text.splitlines()]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

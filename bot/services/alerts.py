@@ -7,13 +7,14 @@ in the same transaction as the articles (the outbox pattern).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.core.models import Feed, NewArticle, NewDelivery, Subscription
-from bot.core.urls import host_name
 from bot.pipeline.percolate import SubscriptionIndex
-from bot.pipeline.query import MatchDocument, QueryMatcher, parse_query
+from bot.pipeline.pool import ArticleReading
+from bot.pipeline.query import DocumentTerms, MatchDocument, QueryMatcher, parse_query
 
 __all__ = ["AlertPlanner", "alert_key"]
 
@@ -64,13 +65,24 @@ class AlertPlanner:
     def __len__(self) -> int:
         return len(self._subscriptions)
 
-    def plan(self, feed: Feed, articles: Sequence[NewArticle]) -> dict[str, list[NewDelivery]]:
-        """Deliveries for each article; nothing for a feed's first fetch (its backfill)."""
+    def plan(
+        self,
+        feed: Feed,
+        articles: Sequence[NewArticle],
+        readings: Mapping[str, Any] | None = None,
+    ) -> dict[str, list[NewDelivery]]:
+        """Deliveries for each article; nothing for a feed's first fetch (its backfill).
+
+        ``readings`` may hold an :class:`~bot.pipeline.pool.ArticleReading` per article id,
+        read in a worker process; the others are read here."""
         plans: dict[str, list[NewDelivery]] = {}
+        readings = readings or {}
         for article in articles:
             if article.backfill:
                 continue
-            deliveries = self._posts(feed, article) + self._alerts(feed, article)
+            reading = readings.get(article.id)
+            terms = reading.terms if isinstance(reading, ArticleReading) else None
+            deliveries = self._posts(feed, article) + self._alerts(feed, article, terms)
             if deliveries:
                 plans[article.id] = deliveries
         return plans
@@ -91,14 +103,11 @@ class AlertPlanner:
             )
         ]
 
-    def _alerts(self, feed: Feed, article: NewArticle) -> list[NewDelivery]:
-        document = MatchDocument(
-            title=article.title,
-            text=article.text,
-            source_host=host_name(article.url) if article.url.startswith("http") else "",
-            source_name=article.source_name,
-        )
-        terms = self._matcher.document_terms(document)
+    def _alerts(
+        self, feed: Feed, article: NewArticle, terms: DocumentTerms | None
+    ) -> list[NewDelivery]:
+        if terms is None:
+            terms = self._matcher.document_terms(MatchDocument.of_article(article))
         with self._lock:
             matched = [self._subscriptions[i] for i in self._index.match(terms)]
         story = article.story_id or article.id

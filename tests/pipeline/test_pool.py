@@ -44,3 +44,52 @@ async def test_workers_are_other_processes_and_stop_on_close() -> None:
 def test_negative_process_count_is_refused() -> None:
     with pytest.raises(ValueError, match="0 or more"):
         ParserPool(-1)
+
+
+async def test_articles_read_in_a_worker_cluster_and_match_as_read_here() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.core.models import Feed, NewArticle, Subscription
+    from bot.pipeline.stories import StoryAssigner
+    from bot.services.alerts import AlertPlanner
+
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    texts = [
+        ("Floods close roads in Lyon", "Heavy rain flooded the centre of Lyon on Monday. " * 8),
+        ("Lyon floods close roads", "Heavy rain flooded the centre of Lyon on Monday. " * 8),
+        ("Chess final drawn in Oslo", "The world chess final in Oslo ended in a draw. " * 8),
+    ]
+    articles = [
+        NewArticle(
+            id=f"a{number}",
+            url=f"https://news.example/{number}",
+            title=title,
+            source_name="Example News",
+            feed_id=1,
+            published_at=now - timedelta(minutes=10 - number),
+            first_seen_at=now,
+            text=text,
+        )
+        for number, (title, text) in enumerate(texts)
+    ]
+    here, there = StoryAssigner(), StoryAssigner()
+    with ParserPool(1) as pool:
+        readings = await pool.read(articles, there.reading_settings)
+    assert readings is not None and set(readings) == {"a0", "a1", "a2"}
+    assert (
+        [here.assign(a, now) for a in articles]
+        == [there.assign(a, now, readings[a.id].story) for a in articles]
+        == ["a0", "a0", "a2"]
+    )
+    planner = AlertPlanner()
+    planner.add(
+        Subscription(
+            id=1, guild_id=1, user_id=5, query="flood", delivery="dm", channel_id=None,
+            created_at=now,
+        )
+    )  # fmt: skip
+    feed = Feed(id=1, url="https://news.example/rss", name="Example")
+    assert planner.plan(feed, articles) == planner.plan(feed, articles, readings)
+    assert set(planner.plan(feed, articles)) == {"a0", "a1"}
+    with ParserPool(0) as pool:
+        assert await pool.read(articles, there.reading_settings) is None
