@@ -1,0 +1,243 @@
+"""End-to-end ingest speed and memory, against feedparser's floor on the same bytes.
+
+    python3 dev.py bench ingest [--feeds 200] [--items 50] [--subscriptions 1000] [--pages]
+
+A loopback aiohttp server in its own process serves FEEDS generated RSS feeds of ITEMS distinct
+~2 KB stories (with ``--pages``: ~300-character teasers whose article pages the bot fetches and
+extracts, ``extract_full_text``). The bot runs in a fresh process through the real
+``open_services(...)``: one poll cycle (``Poller.poll_due`` -> ``Refresher.refresh_feed`` for
+every feed: fetch, parse, dedupe, cluster into stories, match SUBSCRIPTIONS topic
+subscriptions and plan channel posts, store with full-text indexing; summaries stay lazy).
+Feeds are marked initialised first, so every item is new and alert matching runs for all of
+them. Then the floor: feedparser alone (our options: ``sanitize_html=False``,
+``resolve_relative_uris=False``) on the same bytes, on one core. Prints tables; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import (
+    FeedServerProcess,
+    NewsText,
+    ServedFiles,
+    article_page,
+    cpu_seconds,
+    descendants_peak_rss_mib,
+    machine_line,
+    peak_rss_mib,
+    print_table,
+    rss_document,
+    run_in_child,
+    text_to_html,
+)
+
+HOSTS = 8
+TEASER_CHARS = 300
+
+
+def build_feeds(folder: Path, feeds: int, items: int, pages: bool) -> list[bytes]:
+    """Write the feed (and page) files the server serves; return the feed bodies."""
+    text = NewsText(seed=11)
+    now = datetime.now(UTC).replace(microsecond=0)
+    bodies = []
+    (folder / "feeds").mkdir(parents=True)
+    for feed in range(feeds):
+        documents = text.documents(feed * items, items)
+        entries = []
+        for number, (title, body) in enumerate(documents):
+            link = f"{{base}}/pages/{feed}/{number}.html"
+            published = now - timedelta(minutes=number * 7 + feed % 60)
+            if pages:
+                page = folder / "pages" / str(feed) / f"{number}.html"
+                page.parent.mkdir(parents=True, exist_ok=True)
+                page.write_bytes(article_page(title, body))
+                teaser = body[:TEASER_CHARS].rsplit(" ", 1)[0] + " …"
+                entries.append((title, link, f"<p>{teaser}</p>", published))
+            else:
+                entries.append((title, link, text_to_html(body), published))
+        body = rss_document(f"Generated source {feed}", "{base}/", entries)
+        (folder / "feeds" / f"{feed}.xml").write_bytes(body)
+        bodies.append(body)
+    return bodies
+
+
+def subscription_queries(count: int) -> list[str]:
+    """Topic queries over the generated vocabulary: words, pairs, phrases, OR and NOT."""
+    text = NewsText(seed=11)
+    words = [str(word) for word in text.words[300:6000]]
+    queries = []
+    for number in range(count):
+        first, second, third = (words[(number * k * 37 + k) % len(words)] for k in (1, 3, 7))
+        shape = number % 5
+        if shape == 0:
+            queries.append(first)
+        elif shape == 1:
+            queries.append(f"{first} {second}")
+        elif shape == 2:
+            queries.append(f'"{first} {second}"')
+        elif shape == 3:
+            queries.append(f"{first} OR {second}")
+        else:
+            queries.append(f"{first} NOT {third}")
+    return queries
+
+
+def floor(bodies: list[bytes]) -> list[tuple[str, float, int]]:
+    """(parser, CPU seconds, items) for feedparser alone and for our parse_feed."""
+    import feedparser
+
+    from bot.pipeline.parse import parse_feed
+
+    rows = []
+    started = time.process_time()
+    items = 0
+    for body in bodies:
+        items += len(
+            feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False).entries
+        )
+    rows.append(("feedparser (sanitize_html=False)", time.process_time() - started, items))
+    started = time.process_time()
+    items = sum(len(parse_feed(body, url="http://127.0.0.1/").entries) for body in bodies)
+    rows.append(("bot.pipeline.parse.parse_feed", time.process_time() - started, items))
+    return rows
+
+
+def run_bot(
+    endpoints: list[str], feeds: int, pages: bool, queries: list[str], processes: int | None
+) -> dict:
+    """In a fresh process: open the services, add feeds and subscriptions, poll once."""
+    return asyncio.run(_run_bot(endpoints, feeds, pages, queries, processes))
+
+
+async def _run_bot(
+    endpoints: list[str], feeds: int, pages: bool, queries: list[str], processes: int | None
+) -> dict:
+    from bot.app import open_services
+    from bot.config import FetchSettings, PollSettings, Settings
+
+    with tempfile.TemporaryDirectory(prefix="newsbot-ingest-") as folder:
+        poll = PollSettings() if processes is None else PollSettings(parse_processes=processes)
+        settings = Settings(
+            data_dir=Path(folder),
+            log_level="WARNING",
+            fetch=FetchSettings(allow_networks=("127.0.0.0/8",)),
+            poll=poll,
+        )
+        async with open_services(settings) as services:
+            store = services.store
+            for number in range(feeds):
+                url = f"{endpoints[number % len(endpoints)]}/feeds/{number}.xml"
+                guild = number % 2 * (1 + number % 20)
+                store.add_feed(
+                    url,
+                    None,
+                    guild_id=guild,
+                    channel_id=1000 + guild if guild else None,
+                    extract_full_text=pages,
+                )
+            with sqlite3.connect(Path(folder) / "newsbot.db") as connection:
+                connection.execute("UPDATE feeds SET initialized = 1")
+            for number, query in enumerate(queries):
+                await services.subscriptions.subscribe(
+                    1 + number % 20, 100 + number % 400, query, "dm", 1
+                )
+            rss_before, cpu_before = peak_rss_mib(), cpu_seconds()
+            own_before = time.process_time()
+            started = time.perf_counter()
+            results = await services.poller.poll_due()
+            wall = time.perf_counter() - started
+            cpu = cpu_seconds() - cpu_before
+            own_cpu = time.process_time() - own_before
+            workers_rss = descendants_peak_rss_mib()
+            statuses = sorted({r.status for r in results})
+            errors = [r.error for r in results if r.status == "error"][:3]
+            stats = store.stats()
+            deliveries = store.delivery_statuses()
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "own_cpu": own_cpu,
+        "new": sum(r.new_articles for r in results),
+        "stored": stats.articles,
+        "statuses": statuses,
+        "errors": errors,
+        "deliveries": sum(deliveries.values()),
+        "rss_before": rss_before,
+        "rss": peak_rss_mib(),
+        "workers_rss": workers_rss,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--items", type=int, default=50, help="items per feed")
+    parser.add_argument("--subscriptions", type=int, default=1000)
+    parser.add_argument("--pages", action="store_true", help="teaser items + pages to extract")
+    parser.add_argument(
+        "--parse-processes", type=int, help="poll.parse_processes (default: the config default)"
+    )
+    args = parser.parse_args()
+    if args.pages and args.items > 30:
+        parser.error("--pages: at most 30 items per feed (pages fetched per refresh)")
+    print(machine_line())
+    with tempfile.TemporaryDirectory(prefix="newsbot-feeds-") as folder:
+        served = Path(folder)
+        templates = build_feeds(served, args.feeds, args.items, args.pages)
+        with FeedServerProcess(ServedFiles(served, HOSTS)) as server:
+            bodies = [
+                body.replace(b"{base}", server.url(number, "").encode())
+                for number, body in enumerate(templates)
+            ]
+            queries = subscription_queries(args.subscriptions)
+            bot = run_in_child(
+                run_bot, server.endpoints, args.feeds, args.pages, queries, args.parse_processes
+            )
+        server_cpu = server.cpu_seconds
+    floors = floor(bodies)
+    total = args.feeds * args.items
+    kind = "teasers + article pages" if args.pages else "~2 KB items"
+    if bot["statuses"] != ["new"]:
+        print(f"warning: statuses {bot['statuses']} errors {bot['errors']}")
+    rate = bot["new"] / bot["wall"]
+    print_table(
+        f"End-to-end ingest: {args.feeds} feeds x {args.items} {kind} = {total:,} items, "
+        f"{args.subscriptions} subscriptions, one poll cycle (open_services, Poller.poll_due)",
+        ("new items", "stored", "deliveries", "wall s", "items/s", "CPU s", "of it bot process",
+         "peak RSS MiB", "parser's peak RSS MiB", "server CPU s"),
+        [(
+            f"{bot['new']:,}",
+            f"{bot['stored']:,}",
+            f"{bot['deliveries']:,}",
+            f"{bot['wall']:.2f}",
+            f"{rate:,.0f}",
+            f"{bot['cpu']:.2f}",
+            f"{bot['own_cpu']:.2f}",
+            f"{bot['rss']:.0f}",
+            f"{bot['workers_rss']:.0f}",
+            f"{server_cpu:.2f}",
+        )],
+    )  # fmt: skip
+    floor_rows = []
+    for name, seconds, items in floors:
+        floor_rows.append((name, f"{items:,}", f"{seconds:.2f}", f"{items / seconds:,.0f}",
+                           f"{rate / (items / seconds):.2f}"))  # fmt: skip
+    print_table(
+        "Floor: parsing the same bytes alone, one core (CPU time)",
+        ("parser", "items", "CPU s", "items/s", "end-to-end / floor"),
+        floor_rows,
+    )
+
+
+if __name__ == "__main__":
+    main()
