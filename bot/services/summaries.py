@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -16,7 +18,11 @@ from bot.pipeline.summarize import StoryDocument, Summarizer, Summary
 if TYPE_CHECKING:
     from bot.pipeline.fetch import Fetcher
 
-__all__ = ["PageSummary", "SummaryService"]
+__all__ = ["STORY_CACHE_SIZE", "PageSummary", "SummaryService"]
+
+STORY_CACHE_SIZE = 2048
+"""Multi-article story summaries kept in memory (a few KB each)."""
+_StorySummary = tuple[SummarySentence, ...]
 
 _PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 
@@ -33,10 +39,20 @@ class PageSummary:
 class SummaryService:
     """Summarises articles lazily and pages on request."""
 
-    def __init__(self, store: Store, summarizer: Summarizer, fetcher: Fetcher) -> None:
+    def __init__(
+        self,
+        store: Store,
+        summarizer: Summarizer,
+        fetcher: Fetcher,
+        *,
+        story_cache_size: int = STORY_CACHE_SIZE,
+    ) -> None:
         self._store = store
         self._summarizer = summarizer
         self._fetcher = fetcher
+        self._story_cache: OrderedDict[tuple[str, ...], _StorySummary] = OrderedDict()
+        self._story_cache_size = story_cache_size
+        self._story_lock = threading.Lock()
 
     def summarize_text(self, text: str, title: str = "") -> Summary:
         """Summarise plain text (sync; CPU-bound)."""
@@ -59,13 +75,27 @@ class SummaryService:
 
     def story_summary(self, articles: Sequence[Article]) -> tuple[SummarySentence, ...]:
         """One non-redundant summary of several articles on the same event (sync), each
-        sentence knowing its article and source; the first article leads."""
+        sentence knowing its article and source; the first article leads.
+
+        Kept for the most recent stories (by their articles' ids, so a story that gains an
+        article is summarised again): the next briefing showing it costs nothing."""
+        key = tuple(a.id for a in articles)
+        with self._story_lock:
+            cached = self._story_cache.get(key)
+            if cached is not None:
+                self._story_cache.move_to_end(key)
+                return cached
         documents = [StoryDocument(a.id, a.title, a.text) for a in articles]
         sources = {a.id: a.source_name for a in articles}
-        return tuple(
+        summary = tuple(
             SummarySentence(text=s.text, article_id=s.article_id, source_name=sources[s.article_id])
             for s in self._summarizer.summarize_story(documents)
         )
+        with self._story_lock:
+            self._story_cache[key] = summary
+            while len(self._story_cache) > self._story_cache_size:
+                self._story_cache.popitem(last=False)
+        return summary
 
     async def summarize_url(self, url: str) -> PageSummary:
         """Fetch a page (same address rules as feeds), extract its article, summarise it."""
