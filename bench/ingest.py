@@ -1,6 +1,7 @@
 """End-to-end ingest speed and memory, against feedparser's floor on the same bytes.
 
     python3 dev.py bench ingest [--feeds 200] [--items 50] [--subscriptions 1000] [--pages]
+                                [--parse-processes N]
 
 A loopback aiohttp server in its own process serves FEEDS generated RSS feeds of ITEMS distinct
 ~2 KB stories (with ``--pages``: ~300-character teasers whose article pages the bot fetches and
@@ -92,10 +93,12 @@ def subscription_queries(count: int) -> list[str]:
     return queries
 
 
-def floor(bodies: list[bytes]) -> list[tuple[str, float, int]]:
-    """(parser, CPU seconds, items) for feedparser alone and for our parse_feed."""
+def floor(bodies: list[bytes], pages: list[Path]) -> list[tuple[str, float, int]]:
+    """(parser, CPU seconds, items) for feedparser alone, for our parse_feed, and (with
+    pages) for trafilatura's extraction of the article pages."""
     import feedparser
 
+    from bot.pipeline.extract import extract_article
     from bot.pipeline.parse import parse_feed
 
     rows = []
@@ -109,6 +112,11 @@ def floor(bodies: list[bytes]) -> list[tuple[str, float, int]]:
     started = time.process_time()
     items = sum(len(parse_feed(body, url="http://127.0.0.1/").entries) for body in bodies)
     rows.append(("bot.pipeline.parse.parse_feed", time.process_time() - started, items))
+    if pages:
+        started = time.process_time()
+        for page in pages:
+            extract_article(page.read_bytes(), "http://127.0.0.1/page.html")
+        rows.append(("+ pages: extract_article", time.process_time() - started, len(pages)))
     return rows
 
 
@@ -181,13 +189,15 @@ async def _run_bot(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--feeds", type=int, default=200)
-    parser.add_argument("--items", type=int, default=50, help="items per feed")
+    parser.add_argument("--items", type=int, help="items per feed (default 50; 20 with --pages)")
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--pages", action="store_true", help="teaser items + pages to extract")
     parser.add_argument(
         "--parse-processes", type=int, help="poll.parse_processes (default: the config default)"
     )
     args = parser.parse_args()
+    if args.items is None:
+        args.items = 20 if args.pages else 50
     if args.pages and args.items > 30:
         parser.error("--pages: at most 30 items per feed (pages fetched per refresh)")
     print(machine_line())
@@ -204,7 +214,7 @@ def main() -> None:
                 run_bot, server.endpoints, args.feeds, args.pages, queries, args.parse_processes
             )
         server_cpu = server.cpu_seconds
-    floors = floor(bodies)
+        floors = floor(bodies, sorted((served / "pages").rglob("*.html")))
     total = args.feeds * args.items
     kind = "teasers + article pages" if args.pages else "~2 KB items"
     if bot["statuses"] != ["new"]:

@@ -2,7 +2,8 @@
 core the GIL allows.
 
 The pure half of ingest moves: parsing (feedparser, then HTML to text: a body in, a
-:class:`~bot.core.models.ParsedFeed` out) and, for the articles not stored yet, *reading*
+:class:`~bot.core.models.ParsedFeed` out), extracting article pages (trafilatura) and, for
+the articles not stored yet, *reading*
 them: the clusterer's terms, names and near-duplicate signature
 (:class:`~bot.pipeline.cluster.DocumentReading`) and alert matching's stems
 (:class:`~bot.pipeline.query.DocumentTerms`). What needs the bot's state (which stories are
@@ -33,6 +34,7 @@ from typing import TypeVar
 
 from bot.core.models import NewArticle, ParsedFeed
 from bot.pipeline.cluster import DocumentReader, DocumentReading, ReadingSettings
+from bot.pipeline.extract import ExtractedPage, extract_article
 from bot.pipeline.parse import parse_feed
 from bot.pipeline.query import DocumentTerms, MatchDocument, QueryMatcher
 
@@ -74,6 +76,11 @@ class ParserPool:
         here as if the parse had run in this process."""
         job = functools.partial(parse_feed, body, url=url, headers=dict(headers))
         return await self._run(job, f"parsing {url}")
+
+    async def extract(self, page: bytes, url: str) -> ExtractedPage:
+        """:func:`~bot.pipeline.extract.extract_article` in a worker (its
+        ``ExtractionError`` raised here)."""
+        return await self._run(functools.partial(extract_article, page, url), f"extracting {url}")
 
     async def read(
         self, articles: Sequence[NewArticle], settings: ReadingSettings

@@ -29,7 +29,6 @@ from bot.core.models import (
 from bot.core.ports import DeliveryPlanner, Store, StoredBatch
 from bot.core.urls import article_id, canonical_url
 from bot.pipeline.cluster import DocumentReading, ReadingSettings
-from bot.pipeline.extract import extract_article
 from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_folder
 from bot.pipeline.pool import ArticleReading, ParserPool
 from bot.pipeline.stories import StoryAssigner
@@ -210,7 +209,7 @@ class Refresher:
     async def _full_text(self, article: NewArticle) -> NewArticle:
         try:
             page = await self._fetcher.get(article.url, accept=_PAGE_ACCEPT)
-            extracted = await asyncio.to_thread(extract_article, page.body, page.url)
+            extracted = await self._parser.extract(page.body, page.url)
         except (FetchError, ExtractionError) as error:
             log.info("keeping the feed's teaser for %s: %s", article.url, error)
             return replace(article, text_is_teaser=True)

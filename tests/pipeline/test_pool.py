@@ -41,6 +41,17 @@ async def test_workers_are_other_processes_and_stop_on_close() -> None:
     assert parsed.entries
 
 
+async def test_pages_are_extracted_in_a_worker() -> None:
+    from bot.core.errors import ExtractionError
+
+    page = (FIXTURES.parent / "pages" / "harvest.html").read_bytes()
+    with ParserPool(1) as pool:
+        extracted = await pool.extract(page, "http://news.example/harvest")
+        with pytest.raises(ExtractionError):
+            await pool.extract(b"<html><body></body></html>", "http://news.example/empty")
+    assert "harvest" in extracted.text.lower()
+
+
 def test_negative_process_count_is_refused() -> None:
     with pytest.raises(ValueError, match="0 or more"):
         ParserPool(-1)
