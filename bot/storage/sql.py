@@ -552,14 +552,17 @@ class SqlStore:
     def search(
         self, query: str, *, since: datetime | None = None, limit: int = 10
     ) -> list[SearchHit]:
-        """Best matches by bm25 among the newest :data:`SEARCH_CANDIDATES` matches, ranked in
-        the full-text index alone; only the hits shown are read from ``articles``."""
+        """Best matches by bm25 among the newest :data:`SEARCH_CANDIDATES` articles holding
+        all the query's words, ranked in the full-text index alone (phrases are checked in
+        those only); only the hits shown are read from ``articles``."""
         match = fts_match_expression(query)
         if not match:
             return []
         with self._engine.connect() as connection:
+            # Phrases are checked only there: the newest documents holding all the words.
+            words = fts_match_expression(query, phrases=False)
             floor = connection.execute(
-                _NEWEST_MATCHES, {"match": match, "skip": SEARCH_CANDIDATES - 1}
+                _NEWEST_MATCHES, {"match": words, "skip": SEARCH_CANDIDATES - 1}
             ).scalar()
             ranking = _RANK_SINCE if since else _RANK
             ranked = connection.execute(
@@ -773,25 +776,30 @@ class SqlStore:
         return known
 
 
-def fts_match_expression(query: str) -> str:
-    """User words and "quoted phrases" as an FTS5 expression matching all of them."""
+def fts_match_expression(query: str, *, phrases: bool = True) -> str:
+    """User words and "quoted phrases" as an FTS5 expression matching all of them (with
+    ``phrases=False``: all of their words, in any order)."""
     terms = []
     for phrase, word in _QUERY_TOKEN.findall(query):
         words = _WORD.findall(phrase or word)
         if words:
             terms.append('"' + " ".join(words) + '"')
-    return " ".join(terms[:_MAX_QUERY_TERMS])
+    terms = terms[:_MAX_QUERY_TERMS]
+    if not phrases:
+        terms = list(dict.fromkeys(f'"{word}"' for term in terms for word in term[1:-1].split()))
+    return " ".join(terms)
 
 
 SEARCH_CANDIDATES = 5000
-"""How many of a query's newest matches a search ranks. bm25 costs about a microsecond and a
-half per match, so a word found in a quarter of a million articles would take a third of a
-second to rank in full; readers of news want the recent ones anyway."""
+"""How many of the newest articles holding all of a query's words a search ranks. bm25 costs
+about a microsecond and a half per match (a phrase more, to check word positions), so a word
+found in a quarter of a million articles would take a third of a second to rank in full;
+readers of news want the recent ones anyway."""
 _NEWEST_MATCHES = text(
     "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
     "ORDER BY rowid DESC LIMIT 1 OFFSET :skip"
 )
-"""The rowid of the oldest match a search ranks (none: every match is ranked)."""
+"""The rowid of the oldest article a search looks at (none: every match is ranked)."""
 _RANK = text(
     "SELECT rowid AS pk, bm25(articles_fts, 10.0, 4.0, 1.0) AS score FROM articles_fts "
     "WHERE articles_fts MATCH :match AND rowid >= :floor ORDER BY score LIMIT :limit"

@@ -210,6 +210,21 @@ def test_search_ranks_only_the_newest_matches(
     }
 
 
+def test_phrases_are_looked_for_among_the_newest_articles_with_their_words(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    texts = ["A comet tail glows.", "Tail of a comet.", "Comet, then tail.", "The tail, a comet."]
+    for number, body in enumerate(texts):  # only the oldest holds the phrase
+        store.store_articles(
+            feed.id, [article(f"p{number}", f"Sky {number}", body, feed_id=feed.id)], STATE, NOW
+        )
+    assert [hit.article.id for hit in store.search('"comet tail"')] == ["p0"]
+    monkeypatch.setattr("bot.storage.sql.SEARCH_CANDIDATES", 3)
+    assert store.search('"comet tail"') == []
+    assert len(store.search("comet tail")) == 3
+
+
 def test_pruning_removes_old_articles_and_what_hangs_on_them(
     store: SqlStore, tmp_path: Path
 ) -> None:
