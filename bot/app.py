@@ -27,6 +27,7 @@ from bot.services.briefing import BriefingService
 from bot.services.delivery import DeliveryService, FloodCaps
 from bot.services.feeds import FeedService
 from bot.services.polling import Poller, PollPolicy
+from bot.services.retention import RetentionService
 from bot.services.schedules import ScheduleService
 from bot.services.scheduling import BriefingScheduler
 from bot.services.search import SearchService
@@ -51,6 +52,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 5.0
+PRUNE_EVERY = timedelta(hours=1)
 STORY_WARMUP_WINDOW = timedelta(days=7)
 STORY_WARMUP_LIMIT = 5000
 
@@ -76,6 +78,7 @@ class Services:
     alerts: AlertPlanner
     poller: Poller
     briefing_scheduler: BriefingScheduler
+    retention: RetentionService
     clock: Callable[[], datetime]
 
 
@@ -140,7 +143,10 @@ async def open_services(
             ParserPool(isolation_limits(settings)) as parsers,
         ):
             summaries = SummaryService(store, build_summarizer(settings), fetcher, parsers=parsers)
-            refresher = Refresher(store, fetcher, clock, alerts, stories, parsers=parsers)
+            retention = RetentionService(store, clock, days=settings.retention.days)
+            refresher = Refresher(
+                store, fetcher, clock, alerts, stories, parsers=parsers, retention=retention.keep
+            )
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
             briefings = BriefingService(
                 store,
@@ -165,6 +171,7 @@ async def open_services(
                 ),
                 schedules=ScheduleService(store, clock, max_per_guild=limits.schedules_per_guild),
                 status=StatusService(store, clock),
+                retention=retention,
                 alerts=alerts,
                 poller=Poller(
                     store,
@@ -275,12 +282,13 @@ def build_scheduler(
     settings: Settings, services: Services, delivery: DeliveryService
 ) -> AsyncIOScheduler:
     """One job per kind of work, never one per feed: polling claims due feeds from the
-    database, so it scales with the database, not with the scheduler."""
+    database, so it scales with the database, not with the scheduler. Retention runs hourly."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     jobs = (
         (services.poller.poll_due, settings.poll.check_seconds),
         (services.briefing_scheduler.run_due, settings.briefing.check_seconds),
         (delivery.deliver_due, settings.alerts.deliver_seconds),
+        (services.retention.prune, PRUNE_EVERY.total_seconds()),
     )
     for job, seconds in jobs:
         scheduler.add_job(

@@ -27,6 +27,7 @@ __all__ = [
     "LimitSettings",
     "ParseSettings",
     "PollSettings",
+    "RetentionSettings",
     "Settings",
     "SourceSettings",
     "SummarySettings",
@@ -121,6 +122,13 @@ class AlertSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """How long articles are kept."""
+
+    days: int = _setting(30, low=1, high=3650)
+
+
+@dataclass(frozen=True, slots=True)
 class LimitSettings:
     """Per-guild caps on what members and admins can create."""
 
@@ -155,6 +163,7 @@ class Settings:
     poll: PollSettings = field(default_factory=PollSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     sources: tuple[SourceSettings, ...] = ()
     dev_guild_id: int = _setting(0, low=0)
     """Sync slash commands to this guild only (development); 0 syncs them globally."""
@@ -174,6 +183,7 @@ _SECTIONS: dict[str, type] = {
     "poll": PollSettings,
     "limits": LimitSettings,
     "alerts": AlertSettings,
+    "retention": RetentionSettings,
 }
 _TOP_LEVEL = ("data_dir", "database_url", "log_level", "dev_guild_id")
 _EMBEDDED_SOURCES = ({"name": "seeds", "path": "seeds"},)

@@ -131,6 +131,12 @@ class Store(Protocol):
         """Full-text search for all the query's words ("quoted phrases" kept), best first."""
         ...
 
+    def prune_articles(self, before: datetime) -> int:
+        """Delete articles published and first seen before ``before`` (in batches), with
+        their feed links, search entries and the briefing records of stories left empty;
+        and deliveries finished before it. Returns how many articles went."""
+        ...
+
     def save_summaries(self, summaries: Mapping[str, tuple[tuple[str, ...], int]]) -> None:
         """Cache summaries: article id -> (sentences, sentence count of the article)."""
         ...

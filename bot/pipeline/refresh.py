@@ -52,15 +52,20 @@ class Refresher:
         stories: StoryAssigner | None = None,
         *,
         parsers: ParserPool | None = None,
+        retention: timedelta | None = None,
     ) -> None:
         """``parsers``: worker processes that parse feeds and pages, bounded in time and
-        memory; without it they are parsed in a thread of this process (tests)."""
+        memory; without it they are parsed in a thread of this process (tests).
+        ``retention``: feed items published longer ago are not stored (they would be pruned
+        at once, and one still listed after its article was pruned must not come back as
+        new). Local folders are exempt."""
         self._store = store
         self._fetcher = fetcher
         self._clock = clock
         self._planner = planner
         self._stories = stories
         self._parsers = parsers or ParserPool(IsolationLimits(workers=0))
+        self._retention = retention
 
     async def refresh_feed(self, feed: Feed) -> FeedRefresh:
         """Fetch ``feed`` once and store what is new; failures are recorded, not raised."""
@@ -71,7 +76,8 @@ class Refresher:
                 return FeedRefresh(feed=feed, status="not modified", hints=loaded.hints)
             parsed, state = loaded.parsed, loaded.state
             source_name = (parsed.title if feed.auto_name else None) or feed.name
-            candidates = _new_articles(feed, source_name, parsed.entries, now)
+            oldest = None if self._retention is None or feed.is_local else now - self._retention
+            candidates = _new_articles(feed, source_name, parsed.entries, now, oldest)
             if feed.extract_full_text:
                 candidates = await self._with_full_text(candidates)
             batch = await asyncio.to_thread(self._store_batch, feed, candidates, state, now)
@@ -203,11 +209,18 @@ def _read_folder(folder: Path) -> tuple[ParsedFeed, str]:
 
 
 def _new_articles(
-    feed: Feed, source_name: str, entries: Sequence[FeedEntry], now: datetime
+    feed: Feed,
+    source_name: str,
+    entries: Sequence[FeedEntry],
+    now: datetime,
+    oldest: datetime | None = None,
 ) -> list[NewArticle]:
-    """Entries as storable articles: canonical URL, stable id, a sane publication time."""
+    """Entries as storable articles: canonical URL, stable id, a sane publication time;
+    entries published before ``oldest`` are left out."""
     articles: dict[str, NewArticle] = {}
     for entry in entries:
+        if oldest is not None and entry.published is not None and entry.published < oldest:
+            continue
         if entry.link and entry.link.lower().startswith(_LINK_SCHEMES):
             url = canonical_url(entry.link)
         else:

@@ -106,6 +106,7 @@ articles = Table(
     Column("sentence_count", Integer),
     Index("ix_articles_published_at", "published_at"),
     Index("ix_articles_story_id", "story_id"),
+    Index("ix_articles_feed_id", "feed_id"),
 )
 
 article_feeds = Table(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     column,
     create_engine,
     event,
+    exists,
     func,
     or_,
     select,
@@ -56,13 +57,15 @@ from bot.storage.schema import (
     subscriptions,
 )
 
-__all__ = ["SEARCH_CANDIDATES", "SqlStore", "fts_match_expression"]
+__all__ = ["PRUNE_BATCH", "SEARCH_CANDIDATES", "SqlStore", "fts_match_expression"]
 
 _Model = TypeVar("_Model")
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _QUERY_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 _WORD = re.compile(r"\w+")
 _MAX_QUERY_TERMS = 16
+PRUNE_BATCH = 500
+"""Articles deleted per transaction when pruning (each also leaves the full-text index)."""
 
 
 class SqlStore:
@@ -589,6 +592,49 @@ class SqlStore:
             for pk, score in ranked
             if pk in rows
         ]
+
+    def prune_articles(self, before: datetime, *, batch_size: int = PRUNE_BATCH) -> int:
+        """Delete the articles published and first seen before ``before``, a batch per
+        transaction (so writers wait for one batch at most), with their feed links and
+        full-text entries (the delete trigger); then the records of stories briefed before
+        ``before`` that have no article left, and deliveries done (sent, failed, digested)
+        before it. Returns how many articles went."""
+        oldest = (
+            select(articles.c.pk, articles.c.id)
+            .where(articles.c.published_at < before, articles.c.first_seen_at < before)
+            .order_by(articles.c.published_at)
+            .limit(batch_size)
+        )
+        deleted = 0
+        while True:
+            with self._engine.begin() as connection:
+                rows = connection.execute(oldest).all()
+                if rows:
+                    connection.execute(
+                        article_feeds.delete().where(
+                            article_feeds.c.article_id.in_([row.id for row in rows])
+                        )
+                    )
+                    connection.execute(
+                        articles.delete().where(articles.c.pk.in_([row.pk for row in rows]))
+                    )
+            deleted += len(rows)
+            if len(rows) < batch_size:
+                break
+        with self._engine.begin() as connection:
+            connection.execute(
+                briefed_stories.delete().where(
+                    briefed_stories.c.briefed_at < before,
+                    ~exists().where(articles.c.story_id == briefed_stories.c.story_id),
+                )
+            )
+            connection.execute(
+                outbox.delete().where(
+                    outbox.c.status.in_(("sent", "failed", "digested")),
+                    outbox.c.created_at < before,
+                )
+            )
+        return deleted
 
     def save_summaries(self, summaries: Mapping[str, tuple[tuple[str, ...], int]]) -> None:
         if not summaries:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.core.errors import StorageError
-from bot.core.models import NewArticle
+from bot.core.models import NewArticle, NewDelivery
 from bot.core.ports import FeedState
 from bot.storage.sql import SqlStore, fts_match_expression
 
@@ -53,7 +54,7 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> 
         "schedules",
     } <= tables
     assert mode == "wal"
-    assert revision == "0004"
+    assert revision == "0005"
 
 
 def test_reopening_keeps_data(tmp_path: Path) -> None:
@@ -162,6 +163,71 @@ def test_summaries_are_cached_and_searchable(store: SqlStore) -> None:
     cached = store.latest_articles(1)[0]
     assert cached.summary == ("Zeppelins return to the sky.",) and cached.sentence_count == 7
     assert [hit.article.id for hit in store.search("zeppelin")] == ["a"]
+
+
+def test_search_ranks_only_the_newest_matches(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    titles = ["Comet comet comet", "A comet", "Comet seen", "Comet again"]  # oldest first
+    for number, title in enumerate(titles):
+        store.store_articles(
+            feed.id, [article(f"c{number}", title, "Sky.", feed_id=feed.id)], STATE, NOW
+        )
+    assert store.search("comet")[0].article.id == "c0"  # the best match, when all are ranked
+    monkeypatch.setattr("bot.storage.sql.SEARCH_CANDIDATES", 3)
+    assert {hit.article.id for hit in store.search("comet")} == {"c1", "c2", "c3"}
+    assert store.search("comet", since=NOW - timedelta(hours=24), limit=1)[0].article.id in {
+        "c1",
+        "c2",
+        "c3",
+    }
+
+
+def test_pruning_removes_old_articles_and_what_hangs_on_them(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    old = [
+        replace_times(article(f"old{n}", f"Glacier {n}", "Ice melts.", feed_id=feed.id), days=40)
+        for n in range(5)
+    ]
+    recent = article("new", "Glacier grows", "Ice forms.", feed_id=feed.id)
+    seen_lately = replace_times(  # published long ago, but stored this week: kept
+        article("late", "Glacier archive", "Old ice.", feed_id=feed.id), days=40, seen_days=2
+    )
+    store.store_articles(feed.id, [*old, recent, seen_lately], STATE, NOW)
+    schedule = store.add_schedule(1, 9, "08:00", "UTC", (1,), None, 1, NOW - timedelta(days=40))
+    briefed_at = NOW - timedelta(days=39)
+    store.record_schedule_run(schedule, briefed_at, None, ["old0", "new"], briefed_at)
+    done = NewDelivery(
+        dedupe_key="k", kind="alert", guild_id=1, recipient_type="user", recipient_id=1
+    )
+    store.enqueue([done], NOW - timedelta(days=40))
+    [claimed] = store.claim_deliveries(NOW, 1, NOW)
+    store.mark_delivered(claimed.id, "m1", NOW - timedelta(days=40))
+
+    before = NOW - timedelta(days=30)
+    assert store.prune_articles(before, batch_size=2) == 5
+    assert {a.id for a in store.latest_articles(10)} == {"new", "late"}
+    assert [hit.article.id for hit in store.search("glacier")] in (["new", "late"], ["late", "new"])
+    assert store.search("melts") == []
+    assert store.briefed_story_ids(9, ["old0", "new"]) == {"new"}  # old0's story is empty
+    assert store.delivery_statuses() == {}
+    with sqlite3.connect(tmp_path / "sub" / "news.db") as connection:
+        links = connection.execute("SELECT article_id FROM article_feeds").fetchall()
+        fts_rows = connection.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+    assert sorted(link[0] for link in links) == ["late", "new"] and fts_rows == 2
+    assert store.prune_articles(before) == 0
+
+
+def replace_times(item: NewArticle, *, days: float, seen_days: float | None = None) -> NewArticle:
+    seen = days if seen_days is None else seen_days
+    return replace(
+        item,
+        published_at=NOW - timedelta(days=days),
+        first_seen_at=NOW - timedelta(days=seen),
+    )
 
 
 @pytest.mark.parametrize(
