@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import DiscordSettings, Settings
-from bot.core.models import FeedRefresh
+from bot.core.models import Article, FeedRefresh
 from bot.pipeline.fetch import Fetcher, FetchLimits
 from bot.pipeline.isolation import IsolationLimits, ParserPool
 from bot.pipeline.refresh import Refresher
@@ -136,8 +136,7 @@ async def open_services(
     try:
         alerts = AlertPlanner(story_sources=store.story_sources_since)
         alerts.load(await asyncio.to_thread(store.active_subscriptions))
-        stories = StoryAssigner()
-        await asyncio.to_thread(_warm_stories, stories, store, clock())
+        stories = StoryAssigner(recent=lambda now: _recent_for_stories(store, now))
         async with (
             Fetcher(fetch_limits(settings)) as fetcher,
             ParserPool(isolation_limits(settings)) as parsers,
@@ -198,12 +197,11 @@ async def open_services(
         store.close()
 
 
-def _warm_stories(stories: StoryAssigner, store: SqlStore, now: datetime) -> None:
-    """Replay the recent articles so new ones can join the stories they continue."""
+def _recent_for_stories(store: SqlStore, now: datetime) -> list[Article]:
+    """The recent articles new ones may continue, oldest first (replayed once, lazily)."""
     recent = store.articles_between(now - STORY_WARMUP_WINDOW, now, limit=STORY_WARMUP_LIMIT)
-    count = stories.warm(reversed(recent))
-    if count:
-        log.info("story clustering warmed up with %d recent articles", count)
+    log.info("story clustering warms up with %d recent articles", len(recent))
+    return recent[::-1]
 
 
 async def refresh_configured(services: Services, urls: tuple[str, ...] = ()) -> list[FeedRefresh]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.core.models import Article, NewArticle
@@ -13,44 +13,34 @@ __all__ = ["StoryAssigner"]
 
 PRUNE_EVERY = 500
 
+RecentArticles = Callable[[datetime], Iterable[Article]]
+"""(now) -> the stored articles new ones may continue, oldest first."""
+
 
 class StoryAssigner:
-    """A streaming clusterer shared by every feed's refresh (thread-safe)."""
+    """A streaming clusterer shared by every feed's refresh (thread-safe).
 
-    def __init__(self, clusterer: StoryClusterer | None = None) -> None:
+    With ``recent``, the stored recent articles are replayed before the first assignment, so
+    new articles can join the stories they continue; commands that never ingest (a one-off
+    ``newsbot brief``) pay nothing for it.
+    """
+
+    def __init__(
+        self, clusterer: StoryClusterer | None = None, recent: RecentArticles | None = None
+    ) -> None:
         self._clusterer = clusterer or StoryClusterer()
+        self._recent = recent
         self._lock = threading.Lock()
         self._since_prune = 0
-
-    def warm(self, articles: Iterable[Article]) -> int:
-        """Replay stored articles (oldest first) so new ones can join their stories."""
-        count = 0
-        with self._lock:
-            for article in articles:
-                self._clusterer.add(
-                    _document(
-                        article.id,
-                        article.title,
-                        article.text,
-                        article.published_at,
-                        article.source_name,
-                    )
-                )
-                count += 1
-        return count
 
     def assign(self, article: NewArticle, now: datetime) -> str:
         """The story id for a new article (its own id when it starts a story)."""
         with self._lock:
-            story = self._clusterer.add(
-                _document(
-                    article.id,
-                    article.title,
-                    article.text,
-                    article.published_at,
-                    article.source_name,
-                )
-            )
+            if self._recent is not None:
+                recent, self._recent = self._recent, None
+                for stored in recent(now):
+                    self._clusterer.add(_document(stored))
+            story = self._clusterer.add(_document(article))
             self._since_prune += 1
             if self._since_prune >= PRUNE_EVERY:
                 self._clusterer.prune(now)
@@ -58,5 +48,11 @@ class StoryAssigner:
         return story
 
 
-def _document(key: str, title: str, text: str, published: datetime, source: str) -> ClusterDocument:
-    return ClusterDocument(id=key, title=title, text=text, published=published, source=source)
+def _document(article: Article | NewArticle) -> ClusterDocument:
+    return ClusterDocument(
+        id=article.id,
+        title=article.title,
+        text=article.text,
+        published=article.published_at,
+        source=article.source_name,
+    )

@@ -58,10 +58,6 @@ class SummaryService:
         self._story_cache_size = story_cache_size
         self._story_lock = threading.Lock()
 
-    def summarize_text(self, text: str, title: str = "") -> Summary:
-        """Summarise plain text (sync; CPU-bound)."""
-        return self._summarizer.summarize(text, title)
-
     def with_summaries(self, articles: Sequence[Article]) -> list[Article]:
         """The articles with summaries filled in, computing and caching missing ones (sync)."""
         computed: dict[str, tuple[tuple[str, ...], int]] = {}

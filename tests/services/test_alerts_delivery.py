@@ -48,6 +48,18 @@ async def poll(services: Services, clock: FakeClock) -> None:
     await services.poller.poll_due()
 
 
+async def follow_and_publish(
+    services: Services, feed_server: FeedServer, clock: FakeClock, subject: str, count: int
+) -> None:
+    """Alice follows ``subject`` by DM; a guild feed then publishes ``count`` stories on it."""
+    feed_server.add("/f.xml", rss("Wire", []))
+    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"))
+    await services.subscriptions.subscribe(GUILD, ALICE, subject, "dm", CHANNEL)
+    items = [story(subject, n, feed_server.base_url) for n in range(count)]
+    feed_server.add("/f.xml", rss("Wire", items))
+    await poll(services, clock)
+
+
 async def test_first_poll_posts_nothing_old_then_new_items_alert(
     services: Services, feed_server: FeedServer, clock: FakeClock
 ) -> None:
@@ -89,12 +101,7 @@ async def test_same_story_in_three_feeds_alerts_once(
 async def test_two_hundred_matches_are_capped_then_one_digest(
     services: Services, feed_server: FeedServer, clock: FakeClock
 ) -> None:
-    base = feed_server.base_url
-    feed_server.add("/f.xml", rss("Wire", []))
-    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"))
-    await services.subscriptions.subscribe(GUILD, ALICE, "election", "dm", CHANNEL)
-    feed_server.add("/f.xml", rss("Wire", [story("election", n, base) for n in range(200)]))
-    await poll(services, clock)
+    await follow_and_publish(services, feed_server, clock, "election", 200)
     sink = RecordingSink()
     delivery = sender(services, sink, clock, per_user_per_hour=5)
     for _ in range(10):
@@ -117,12 +124,7 @@ async def test_two_hundred_matches_are_capped_then_one_digest(
 async def test_crash_between_send_and_record_does_not_double_post(
     services: Services, feed_server: FeedServer, clock: FakeClock
 ) -> None:
-    base = feed_server.base_url
-    feed_server.add("/f.xml", rss("Wire", []))
-    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"))
-    await services.subscriptions.subscribe(GUILD, ALICE, "harvest", "dm", CHANNEL)
-    feed_server.add("/f.xml", rss("Wire", [story("harvest", n, base) for n in range(3)]))
-    await poll(services, clock)
+    await follow_and_publish(services, feed_server, clock, "harvest", 3)
     sink = RecordingSink()
     # The process dies after posting but before recording: claims stay, nothing marked sent.
     claimed = services.store.claim_deliveries(clock.now, 10, clock.advance(minutes=2))
@@ -139,12 +141,7 @@ async def test_crash_between_send_and_record_does_not_double_post(
 async def test_transient_failures_are_retried_with_backoff(
     services: Services, feed_server: FeedServer, clock: FakeClock
 ) -> None:
-    base = feed_server.base_url
-    feed_server.add("/f.xml", rss("Wire", []))
-    await services.feeds.add_guild_feed(GUILD, feed_server.url("/f.xml"))
-    await services.subscriptions.subscribe(GUILD, ALICE, "storm", "dm", CHANNEL)
-    feed_server.add("/f.xml", rss("Wire", [story("storm", 1, base)]))
-    await poll(services, clock)
+    await follow_and_publish(services, feed_server, clock, "storm", 1)
     sink = RecordingSink(failures={("user", ALICE): DeliveryError("Discord answered 503")})
     delivery = sender(services, sink, clock)
     await delivery.deliver_due()
