@@ -67,6 +67,16 @@ _CREDIT_LINE = re.compile(
     r"Getty Images|AFP|Reuters|AP Photo)\b[^\n]{0,160}$",
     re.MULTILINE,
 )
+# "Hero: Jane Doe, 67, at the ceremony on Friday ." (a Daily Mail caption) or
+# "Opinion: Why the vote matters ." (a related link): a short label, a colon, and the
+# paragraph's detached full stop. "Police said: ..." is speech, not a label.
+_LABELLED_PARAGRAPH = re.compile(
+    r"^(?:[A-Z][a-z]+(?:[ -][a-z]+){0,2}|[A-Z][a-z]+ [A-Z][a-z]+): [^\n]*\s\.\s*$"
+)
+_SPEECH_VERB = re.compile(
+    r"\b(?:said|says|told|tells|added|adds|explained|wrote|writes|asked|asks|replied|"
+    r"tweeted|warned|insisted|stated|declared|continued|announced|agreed|joked)\b"
+)
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*(?:\n\s*)+")
 
@@ -125,5 +135,9 @@ def clean_text(text: str) -> str:
 
 
 def is_boilerplate(sentence: str) -> bool:
-    """True for a sentence that is page furniture rather than news."""
-    return bool(_BOILERPLATE_SENTENCE.search(sentence))
+    """True for a sentence that is page furniture rather than news: a banner, a credit,
+    a labelled caption or related link."""
+    if _BOILERPLATE_SENTENCE.search(sentence):
+        return True
+    labelled = _LABELLED_PARAGRAPH.match(sentence)
+    return bool(labelled) and not _SPEECH_VERB.search(sentence[: sentence.index(":")])

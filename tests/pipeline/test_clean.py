@@ -70,6 +70,9 @@ def test_prompts_and_photo_credits_are_removed() -> None:
         "The views expressed in this commentary are solely those of the writer.",
         "All rights reserved.",
         "Follow us on Twitter for updates.",
+        "Hero: Jane Doe, 67, was given the award at a ceremony on Friday .",
+        "Opinion: Why the vote matters .",
+        "Close call: The bus stopped inches from the river .",
     ],
 )
 def test_boilerplate_sentences(sentence: str) -> None:
@@ -82,6 +85,8 @@ def test_boilerplate_sentences(sentence: str) -> None:
         "The bakery sold 500 cookies on Monday.",
         "Readers can sign the petition online.",
         "The court will publish its ruling next week.",
+        "Police said: 'Nobody was hurt in the chase' .",
+        "The reason: the inmate's views could create unrest.",
     ],
 )
 def test_news_sentences_are_not_boilerplate(sentence: str) -> None:
