@@ -141,6 +141,19 @@ def test_seed_file_header_and_title() -> None:
     assert entry.link and entry.link.startswith("file://")
 
 
+def test_untitled_article_headline_skips_byline_and_dateline(tmp_path: Path) -> None:
+    article = tmp_path / "mail.txt"
+    article.write_text(
+        "By . Jane Reporter . PUBLISHED: . 09:12 EST, 14 March 2014 . | . "
+        "A pensioner saved three children from a fire. She was given a medal.\n",
+        encoding="utf-8",
+    )
+    wire = tmp_path / "wire.txt"
+    wire.write_text("LONDON (Reuters) - Markets fell on Monday.\n", encoding="utf-8")
+    assert parse_article_file(article).title.startswith("A pensioner saved three children")
+    assert parse_article_file(wire).title == "Markets fell on Monday."
+
+
 def test_folder_of_plain_and_markdown_files(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("Just a body. With two sentences.\n", encoding="utf-8")
     (tmp_path / "b.md").write_text(
