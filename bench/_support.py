@@ -371,7 +371,6 @@ def run_in_child(function: Any, *args: Any) -> Any:
 # --- cached article databases ----------------------------------------------------------------
 
 CACHE = Path(os.environ.get("NEWSBOT_BENCH_CACHE", "/tmp/newsbot-bench"))
-DB_VERSION = 1
 FEEDS_IN_DB = 10_000
 RETENTION_DAYS = 30
 SOURCE_NAMES = 500
@@ -396,7 +395,7 @@ class ArticleDatabase:
 def article_database(size: int, *, log: Any = print) -> ArticleDatabase:
     """The cached database of ``size`` articles, generated on first use."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"articles-{size}-v{DB_VERSION}.db"
+    path = CACHE / f"articles-{size}-{_schema_revision()}.db"
     stamp = path.with_suffix(".now")
     if path.exists() and stamp.exists():
         now = datetime.fromisoformat(stamp.read_text().strip())
@@ -410,6 +409,14 @@ def article_database(size: int, *, log: Any = print) -> ArticleDatabase:
     stamp.write_text(now.isoformat())
     log(f"generated in {time.perf_counter() - started:.0f} s, {path.stat().st_size / MIB:,.0f} MiB")
     return ArticleDatabase(path, size, now)
+
+
+def _schema_revision() -> str:
+    """The newest migration's name: a cached store is only reused at the same schema."""
+    from bot.storage import migrations
+
+    versions = Path(migrations.__file__).parent / "versions"
+    return max(p.stem for p in versions.glob("[0-9]*.py")).split("_", 1)[0]
 
 
 def feed_path(number: int) -> str:
