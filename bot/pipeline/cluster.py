@@ -34,9 +34,13 @@ story's last article, counted in windows: the older the story, the stronger the 
 Of the stories that clear their bar, the one with the widest margin wins.
 
 Time: a story stays open while it keeps receiving articles, its window measured from its *last*
-article: ``window`` for a story of one article, ``max_window`` for a developing story that has
-drawn two or more. ``prune`` forgets closed stories and, beyond ``max_stories``, those closest to
-closing, so memory stays bounded whatever the stream rate.
+article: ``lone_window`` for a story of one article, ``max_window`` for a developing story that
+has drawn two or more. Past ``window`` only the gap penalty stands between a document and an old
+story, so how long after its last article a story can still be joined grows with how strongly
+the document matches it: a follow-up a week or two after a lone report joins it when it names
+the same people and tells of the same thing, but not when it shares only a place or a topic.
+``prune`` forgets closed stories and, beyond ``max_stories``, those closest to closing, so memory
+stays bounded whatever the stream rate.
 
 Candidates come from inverted indexes over the heaviest terms of each story's centroids and from
 the LSH buckets; no call scans all stories.
@@ -57,8 +61,11 @@ import numpy as np
 __all__ = ["ClusterDocument", "StoryClusterer"]
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['’][^\W_]+)*")
-_MID_SENTENCE_CAPITAL = re.compile(r"(?<=[^\W_])(?:\s|,\s)([A-ZÀ-ÖØ-Þ][^\W_]*(?:['’][^\W_]+)*)")
-"""A capitalised word right after a word (and maybe a comma): not at the start of a sentence."""
+_MID_SENTENCE_CAPITAL = re.compile(
+    r"(?=[A-ZÀ-ÖØ-Þ])(?:(?<=[^\W_]\s)|(?<=[^\W_],\s))([^\W_]+(?:['’][^\W_]+)*)"
+)
+"""A capitalised word right after a word (and maybe a comma): not at the start of a sentence.
+(The capital is looked for first: a lookbehind tried at every position costs twice as much.)"""
 _MIN_SHINGLE_WORDS = 8
 _MAX_HEADING_CHARS = 150
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "’", "'", ":")
@@ -151,6 +158,7 @@ class StoryClusterer:
         self,
         *,
         window: timedelta = timedelta(days=3),
+        lone_window: timedelta = timedelta(days=14),
         max_window: timedelta = timedelta(days=365),
         threshold: float = 0.16,
         gap_penalty: float = 0.02,
@@ -176,11 +184,12 @@ class StoryClusterer:
         heaviest query terms are looked up, posting lists longer than ``max_postings`` are
         skipped (very common words), and only the best ``candidates`` stories are scored exactly.
         """
-        if window <= timedelta(0) or max_window < window:
-            raise ValueError("window must be positive and max_window at least window")
+        if window <= timedelta(0) or not window <= lone_window <= max_window:
+            raise ValueError("need 0 < window <= lone_window <= max_window")
         if num_permutations <= 0 or bands <= 0 or num_permutations % bands:
             raise ValueError("num_permutations must be a positive multiple of bands")
         self._window = window.total_seconds()
+        self._lone_window = lone_window.total_seconds()
         self._max_window = max_window.total_seconds()
         self._threshold = threshold
         self._gap_penalty = gap_penalty
@@ -420,7 +429,7 @@ class StoryClusterer:
 
     def _open_for(self, story: _Story) -> float:
         """Seconds after its last article during which ``story`` can still be joined."""
-        return self._window if story.size < 2 else self._max_window
+        return self._lone_window if story.size < 2 else self._max_window
 
     def _closes_at(self, story: _Story) -> float:
         return story.last + self._open_for(story)

@@ -76,6 +76,10 @@ def test_articles_about_one_event_form_one_story(placed: dict[str, str], event: 
         ("finland_budget_cuts", "finland_sweden_air_patrols"),
         # two emergency landings on the same day told with the same template
         ("denver_emergency_landing", "lisbon_emergency_landing"),
+        # the same company, city and analysts eight days apart, a phone leak and a profit warning
+        ("hanbit_phone_leak", "hanbit_chip_profit"),
+        # two plane crashes six days apart told with the same template
+        ("nepal_plane_crash", "peru_plane_crash"),
     ],
 )
 def test_different_events_sharing_words_stay_apart(
@@ -160,7 +164,8 @@ def _shifted(doc: ClusterDocument, doc_id: str, days: float) -> ClusterDocument:
 
 
 def test_window_is_measured_from_the_last_article() -> None:
-    clusterer = StoryClusterer(window=timedelta(days=3), max_window=timedelta(days=3))
+    three_days = timedelta(days=3)
+    clusterer = StoryClusterer(window=three_days, lone_window=three_days, max_window=three_days)
     wire = BY_ID["fer-1"]
     chain = [_shifted(wire, f"update-{n}", 2.5 * n) for n in range(4)]  # day 0 .. day 7.5
     assert {clusterer.add(doc) for doc in chain} == {"update-0"}
@@ -172,12 +177,36 @@ def test_a_lone_article_closes_after_the_window_but_a_developing_story_stays_ope
     first, second, follow_up = (BY_ID[i] for i in ("trm-1", "trm-2", "trm-3"))
     lone = StoryClusterer()
     lone.add(first)
-    assert lone.add(_shifted(follow_up, "four-days-later", 4)) == "four-days-later"
+    assert lone.add(_shifted(follow_up, "fifteen-days-later", 15)) == "fifteen-days-later"
 
     developing = StoryClusterer()
     developing.add(first)
     developing.add(second)
     assert developing.add(_shifted(follow_up, "three-weeks-later", 21)) == "trm-1"
+
+
+def test_a_follow_up_joins_a_lone_report_ten_days_later() -> None:
+    report, follow_up = BY_ID["orb-1"], BY_ID["orb-2"]  # ten days apart
+    assert follow_up.published - report.published > timedelta(days=10)
+    clusterer = StoryClusterer()
+    clusterer.add(report)
+    assert clusterer.add(follow_up) == "orb-1"
+
+    closed_early = StoryClusterer(lone_window=timedelta(days=3))
+    closed_early.add(report)
+    assert closed_early.add(follow_up) == "orb-2"
+
+    # The same follow-up three weeks after the lone report: past the lone window.
+    late = StoryClusterer()
+    late.add(report)
+    assert late.add(_shifted(follow_up, "orb-late", 11)) == "orb-late"
+
+
+def test_the_windows_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match="lone_window"):
+        StoryClusterer(window=timedelta(days=3), lone_window=timedelta(days=2))
+    with pytest.raises(ValueError, match="lone_window"):
+        StoryClusterer(lone_window=timedelta(days=30), max_window=timedelta(days=20))
 
 
 def test_an_article_arriving_slightly_out_of_order_still_joins() -> None:
@@ -193,8 +222,8 @@ def test_prune_forgets_closed_stories_and_only_those() -> None:
     for doc in DOCUMENTS:
         clusterer.add(doc)
     last = DOCUMENTS[-1].published
-    clusterer.prune(last + timedelta(days=4))
-    assert clusterer.story_of("mil-1") is None  # a lone article, closed after three days
+    clusterer.prune(last + timedelta(days=15))
+    assert clusterer.story_of("ppc-1") is None  # a lone article, closed after fourteen days
     assert clusterer.story_of("trm-3") == "trm-1"  # a developing story stays open
     assert clusterer.story_of("fld-1") is None  # closed long ago
     clusterer.prune(last + timedelta(days=400))
@@ -228,8 +257,8 @@ def test_prune_keeps_the_number_of_stories_bounded() -> None:
         if n % 50 == 49:
             clusterer.prune(doc.published)
             held.append(len(clusterer))
-    # Unrelated articles are lone stories: at most three days' worth plus one pruning interval.
-    assert max(held) <= 3 * 10 + 50
+    # Unrelated articles are lone stories: at most 14 days' worth plus one pruning interval.
+    assert max(held) <= 14 * 10 + 50
 
     capped = StoryClusterer(max_stories=25)
     for doc in _random_stream(200, start, per_day=200, seed=2):
@@ -319,6 +348,6 @@ def test_dev_set_pairwise_and_bcubed_f1() -> None:
     gold = {row["id"]: row["cluster"] for row in rows}
     assert len(Counter(gold.values())) == 30
     pairwise, bcubed = _pairwise_and_bcubed_f1(gold, predicted)
-    # bench/clustering.py measures 0.896 / 0.914 with the defaults
+    # bench/clustering.py measures 0.900 / 0.924 with the defaults
     assert pairwise >= 0.88
     assert bcubed >= 0.90
