@@ -40,6 +40,7 @@ import asyncio
 import contextlib
 import email.utils
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -91,6 +92,8 @@ _DECODE_STEP_BYTES = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _GZIP_MAGIC = b"\x1f\x8b"
 _DEFAULT_ACCEPT_BYTES = DEFAULT_ACCEPT.encode("ascii")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+"""What a URL may not contain (``\\s`` is every character ``str.isspace`` accepts)."""
 _MAX_HEAD_BYTES = 100 * 1024
 """h11 refuses a response head larger than this before it is complete."""
 _READ_BYTES = 64 * 1024
@@ -230,7 +233,7 @@ def _parse_url(url: str) -> httpx.URL:
         raise InvalidURLError(
             f"The URL {shown} is {len(url)} characters long; the limit is {MAX_URL_LENGTH}."
         )
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if _SPACE_OR_CONTROL.search(url):
         raise InvalidURLError(f"The URL {shown!r} contains spaces or control characters.")
     try:
         parsed = httpx.URL(url)
@@ -620,7 +623,7 @@ class _GuardedPool:
             except h11.RemoteProtocolError as error:
                 if error.error_status_hint == 431:
                     raise _HeadTooLargeError(str(error)) from None
-                if reused and parser.their_state is h11.SEND_RESPONSE:
+                if reused:  # not one byte of an answer: the server had closed it
                     raise _StaleConnectionError from None
                 raise _BadResponseError(str(error)) from None
             if event is not h11.NEED_DATA:
