@@ -577,6 +577,7 @@ class _GuardedPool:
         self._ssl_context = ssl_context
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._idle_count = 0
+        self._closed = False
 
     async def open(self, target: httpx.URL, headers: list[tuple[bytes, bytes]]) -> _Answer:
         """Send a GET for ``target`` and wait for its response head."""
@@ -660,8 +661,9 @@ class _GuardedPool:
     def check_in(self, connection: _Connection) -> None:
         """Keep a connection whose exchange completed, for the next request to its origin."""
         parser = connection.parser
-        if parser.our_state is not h11.DONE or parser.their_state is not h11.DONE:
-            connection.close()
+        finished = parser.our_state is h11.DONE and parser.their_state is h11.DONE
+        if self._closed or not finished or parser.trailing_data[0]:
+            connection.close()  # bytes past the response's end would answer the next request
             return
         parser.start_next_cycle()
         connection.idle_since = time.monotonic()
@@ -720,6 +722,7 @@ class _GuardedPool:
         return permitted
 
     async def aclose(self) -> None:
+        self._closed = True
         for stack in self._idle.values():
             for connection in stack:
                 connection.close()
