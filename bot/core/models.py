@@ -14,6 +14,7 @@ __all__ = [
     "Feed",
     "FeedEntry",
     "FeedRefresh",
+    "FeedState",
     "NewArticle",
     "NewDelivery",
     "ParsedFeed",
@@ -189,6 +190,17 @@ class PollHints:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedState:
+    """HTTP caching state saved after a successful fetch."""
+
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    title: str | None = None
+    """The feed's own title; it names feeds that were added without a name."""
+
+
+@dataclass(frozen=True, slots=True)
 class FeedRefresh:
     """The outcome of refreshing one feed, as ``newsbot fetch`` reports it."""
 
@@ -200,6 +212,9 @@ class FeedRefresh:
     error: str | None = None
     new_article_ids: tuple[str, ...] = field(default=())
     hints: PollHints = field(default_factory=PollHints)
+    unrecorded: FeedState | None = None
+    """A "not modified" outcome the refresh was asked not to record itself
+    (``record_unchanged=False``): the caching state its caller records, in bulk."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from bot.core.models import (
     Article,
     Delivery,
     Feed,
+    FeedState,
     NewArticle,
     NewDelivery,
     Schedule,
@@ -26,6 +27,7 @@ __all__ = [
     "DeliveryPlanner",
     "FeedState",
     "MessageSink",
+    "PollRecord",
     "Store",
     "StoreStats",
     "StoredBatch",
@@ -33,14 +35,18 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class FeedState:
-    """HTTP caching state saved after a successful fetch."""
+class PollRecord:
+    """What one poll of a feed leaves to record: when to poll it next, and, when it did not
+    change and its refresh left that to the caller, its caching state."""
 
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    title: str | None = None
-    """The feed's own title; it names feeds that were added without a name."""
+    feed_id: int
+    next_poll_at: datetime
+    ttl_minutes: int | None = None
+    """Remember the feed's RSS ``<ttl>`` (None keeps the one known)."""
+    pause_reason: str | None = None
+    """Pause the feed, for this reason."""
+    unchanged: FeedState | None = None
+    """Record a successful fetch that brought nothing new, with this caching state."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +217,11 @@ class Store(Protocol):
         pause_reason: str | None = None,
     ) -> None:
         """When the feed is polled next; a ``pause_reason`` pauses it."""
+        ...
+
+    def record_polls(self, polls: Sequence[PollRecord], at: datetime) -> None:
+        """In one transaction, for each feed: its unchanged state (a successful fetch at
+        ``at``) if given, its next poll time and ``<ttl>``, and its pause."""
         ...
 
     def resume_feed(self, feed_id: int, at: datetime) -> None:

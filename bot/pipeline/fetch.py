@@ -1,28 +1,34 @@
-"""newsbot's one HTTP client: :class:`Fetcher` wraps the process's single httpx transport.
+"""newsbot's one HTTP client: :class:`Fetcher` over its own small HTTP/1.1 keep-alive pool.
 
 Rules every request follows:
 
-* **Address policy at connect time.** A custom httpcore network backend resolves each host
-  itself, checks every resolved address with :class:`~bot.pipeline.netguard.AddressPolicy`
-  and dials the checked IP (TLS SNI and certificate checks still use the hostname). A name
-  that resolves to an internal address is refused however it is spelled, and so is every
-  redirect hop, because each hop opens its connection through the same backend.
+* **Address policy at connect time.** The pool resolves each host itself, checks every
+  resolved address with :class:`~bot.pipeline.netguard.AddressPolicy` and dials only the
+  checked IPs (TLS SNI and certificate checks still use the hostname). A name that resolves to
+  an internal address is refused however it is spelled, and so is every redirect hop, because
+  each hop that needs a connection opens it through the same check; a kept-alive connection
+  is only reused for the origin (scheme, host, port) it was checked for.
   ``localhost``/``*.localhost`` resolve to loopback and ``*.invalid`` never resolves (RFC 6761),
   numeric hosts such as ``127.1`` or ``0x7f000001`` are read the way browsers read them.
 * **Redirects** are followed here (at most ``max_redirects`` <= 5), only to http/https URLs.
-* **Time**: httpx connect/read timeouts plus a total ``deadline`` per request covering every
-  hop and the body. Time spent queueing for a concurrency slot does not count.
+* **Time**: a connect timeout (resolving, connecting, TLS), a read timeout (the longest the
+  server may stay silent) and a total ``deadline`` per request covering every hop and the
+  body. Time spent queueing for a concurrency slot does not count.
 * **Size**: the body is read raw and decoded here (gzip, deflate zlib-wrapped or raw, brotli
   when a bounded ``brotli`` module is importable; stacked codings too) in bounded steps, so
   the *decoded* size is capped without a compression bomb ever being inflated in memory.
   Response headers are capped at ``max_header_bytes`` (the sum of name + value + 4 per field).
-  Independently, httpcore's h11 parser refuses a header block over 100 KiB before it is
-  complete; that also surfaces as :class:`ResponseTooLargeError`, so the effective cap is
+  Independently, the h11 parser refuses a header block over 100 KiB before it is complete;
+  that also surfaces as :class:`ResponseTooLargeError`, so the effective cap is
   ``min(max_header_bytes, 100 KiB)``.
-* **Concurrency**: at most ``max_connections`` requests in flight, ``max_per_host`` per host.
-* **No cookies** are stored or sent, no proxies or ``.netrc`` are read from the environment
-  (requests go straight to the transport, below httpx.AsyncClient's cookie and env handling).
+* **Concurrency**: at most ``max_connections`` requests in flight, ``max_per_host`` per host;
+  idle keep-alive connections are kept for a few seconds, a bounded number of them.
+* **No cookies** are stored or sent, no proxies or ``.netrc`` are read from the environment.
   TLS trusts certifi's bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set (httpx's rule).
+
+The HTTP/1.1 framing is h11's (the same parser httpx uses); the pool, the guard and the
+rest are here, because a general-purpose pool costs several times the CPU of a conditional
+GET that answers 304, the commonest request newsbot sends.
 
 Every failure is one of the :class:`~bot.core.errors.FetchError` subclasses, with a sentence
 that names the URL.
@@ -34,17 +40,17 @@ import asyncio
 import contextlib
 import email.utils
 import ipaddress
-import select
+import re
 import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
-import httpcore
+import h11
 import httpx
 
 from bot.core.errors import (
@@ -85,6 +91,16 @@ MAX_STACKED_ENCODINGS = 4
 _DECODE_STEP_BYTES = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _GZIP_MAGIC = b"\x1f\x8b"
+_DEFAULT_ACCEPT_BYTES = DEFAULT_ACCEPT.encode("ascii")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+"""What a URL may not contain (``\\s`` is every character ``str.isspace`` accepts)."""
+_MAX_HEAD_BYTES = 100 * 1024
+"""h11 refuses a response head larger than this before it is complete."""
+_READ_BYTES = 64 * 1024
+_KEEPALIVE_SECONDS = 5.0
+"""An idle connection older than this is not reused (servers often close after 5-15 s)."""
+_MAX_IDLE_CONNECTIONS = 256
+"""Idle connections kept at most, over all origins (each is a file descriptor)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +233,7 @@ def _parse_url(url: str) -> httpx.URL:
         raise InvalidURLError(
             f"The URL {shown} is {len(url)} characters long; the limit is {MAX_URL_LENGTH}."
         )
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if _SPACE_OR_CONTROL.search(url):
         raise InvalidURLError(f"The URL {shown!r} contains spaces or control characters.")
     try:
         parsed = httpx.URL(url)
@@ -412,62 +428,62 @@ class _BodyDecoder:
             yield from self._through(index + 1, out)
 
 
-# --- the guarded transport -------------------------------------------------------------------
+# --- the guarded connection pool -------------------------------------------------------------
 
 
-def _httpcore_to_httpx() -> tuple[tuple[type[Exception], type[httpx.HTTPError]], ...]:
-    return (
-        (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-        (httpcore.ReadTimeout, httpx.ReadTimeout),
-        (httpcore.WriteTimeout, httpx.WriteTimeout),
-        (httpcore.PoolTimeout, httpx.PoolTimeout),
-        (httpcore.TimeoutException, httpx.TimeoutException),
-        (httpcore.ConnectError, httpx.ConnectError),
-        (httpcore.ReadError, httpx.ReadError),
-        (httpcore.WriteError, httpx.WriteError),
-        (httpcore.NetworkError, httpx.NetworkError),
-        (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-        (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-        (httpcore.ProtocolError, httpx.ProtocolError),
-        (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    )
+class _ConnectFailedError(Exception):
+    """No connection: the name does not resolve, or every permitted address refused."""
 
 
-@contextlib.contextmanager
-def _httpcore_errors_as_httpx() -> Iterator[None]:
-    try:
-        yield
-    except Exception as error:
-        for core_type, httpx_type in _httpcore_to_httpx():
-            if isinstance(error, core_type):
-                raise httpx_type(str(error)) from error
-        raise
+class _ConnectTimeoutError(Exception):
+    """Resolving, connecting or the TLS handshake took longer than the connect timeout."""
 
 
-async def _resolve(host: str, port: int) -> list[IPAddress]:
-    """The addresses ``host`` stands for, literal forms and RFC 6761 names handled here."""
+class _ReadTimeoutError(Exception):
+    """The server sent nothing for the read timeout."""
+
+
+class _BadResponseError(Exception):
+    """The server's bytes are not a valid HTTP/1.1 response."""
+
+
+class _HeadTooLargeError(Exception):
+    """The response head outgrew the parser's buffer."""
+
+
+class _ConnectionLostError(Exception):
+    """The connection broke (reset, or closed mid-response)."""
+
+
+class _StaleConnectionError(Exception):
+    """A reused keep-alive connection turned out closed before any response byte arrived."""
+
+
+async def _resolve(host: str, port: int) -> tuple[list[IPAddress], bool]:
+    """The addresses ``host`` stands for, and whether it was an IP literal (in any of the
+    numeric spellings); literal forms and RFC 6761 names are handled here."""
     name = host[:-1] if host.endswith(".") else host
     name = name.lower()
     try:
-        return [ipaddress.ip_address(name)]
+        return [ipaddress.ip_address(name)], True
     except ValueError:
         pass
     try:
         legacy = parse_legacy_ipv4(name)
     except ValueError as error:
-        raise httpcore.ConnectError(str(error)) from None
+        raise _ConnectFailedError(str(error)) from None
     if legacy is not None:
-        return [legacy]
+        return [legacy], True
     if name == "localhost" or name.endswith(".localhost"):
-        return [ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")]
+        return [ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")], False
     if name == "invalid" or name.endswith(".invalid"):
-        raise httpcore.ConnectError(f"{host} is under the reserved .invalid domain")
+        raise _ConnectFailedError(f"{host} is under the reserved .invalid domain")
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(name, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         detail = getattr(error, "strerror", None) or str(error)
-        raise httpcore.ConnectError(f"could not resolve {host} ({detail})") from None
+        raise _ConnectFailedError(f"could not resolve {host} ({detail})") from None
     addresses: list[IPAddress] = []
     for family, _type, _proto, _canonical, sockaddr in infos:
         if family not in (socket.AF_INET, socket.AF_INET6):
@@ -476,124 +492,220 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise httpcore.ConnectError(f"{host} has no IPv4 or IPv6 address")
-    return addresses
+        raise _ConnectFailedError(f"{host} has no IPv4 or IPv6 address")
+    return addresses, False
 
 
-class _AsyncioStream(httpcore.AsyncNetworkStream):
-    """A connection on asyncio's own streams (httpcore's default goes through anyio, whose
-    cancel scopes and attribute lookups cost more than the rest of a small request)."""
+class _Connection:
+    """One HTTP/1.1 connection to one origin: asyncio streams plus h11's protocol state."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+    __slots__ = ("idle_since", "origin", "parser", "reader", "writer")
 
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
-        except TimeoutError:
-            raise httpcore.ReadTimeout("timed out while reading") from None
-        except OSError as error:
-            raise httpcore.ReadError(str(error) or type(error).__name__) from error
+    def __init__(
+        self, origin: _Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.origin = origin
+        self.reader = reader
+        self.writer = writer
+        self.parser = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
+        self.idle_since = 0.0
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        if not buffer:
-            return
-        try:
-            async with asyncio.timeout(timeout):
-                self._writer.write(buffer)
-                await self._writer.drain()
-        except TimeoutError:
-            raise httpcore.WriteTimeout("timed out while writing") from None
-        except OSError as error:
-            raise httpcore.WriteError(str(error) or type(error).__name__) from error
-
-    async def aclose(self) -> None:
+    def close(self) -> None:
         # No TLS close_notify exchange: nothing more is read from a connection being closed.
-        self._writer.transport.abort()
+        self.writer.transport.abort()
 
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError:
-            await self.aclose()
-            raise httpcore.ConnectTimeout("timed out during the TLS handshake") from None
-        except OSError as error:
-            await self.aclose()
-            raise httpcore.ConnectError(str(error) or type(error).__name__) from error
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":
-            return _is_readable(self._writer.get_extra_info("socket"))
-        names = {
-            "ssl_object": "ssl_object",
-            "client_addr": "sockname",
-            "server_addr": "peername",
-            "socket": "socket",
-        }
-        return self._writer.get_extra_info(names[info]) if info in names else None
+    def is_reusable(self, now: float) -> bool:
+        """Idle for less than the keep-alive time, and not closed by the server meanwhile."""
+        return (
+            now - self.idle_since < _KEEPALIVE_SECONDS
+            and not self.reader.at_eof()
+            and self.reader.exception() is None
+            and not self.writer.transport.is_closing()
+        )
 
 
-def _is_readable(sock: Any) -> bool:
-    """True when a read would not block: data, end of stream, or no socket any more."""
-    fileno = -1 if sock is None else sock.fileno()
-    if fileno < 0:
-        return True
-    poller = select.poll()
-    poller.register(fileno, select.POLLIN)
-    return bool(poller.poll(0))
+_Origin = tuple[bytes, bytes, int]
+"""scheme, host as written in the URL, port."""
 
 
-async def _dial(
-    address: str,
-    port: int,
-    timeout: float | None,  # noqa: ASYNC109
-    local_address: str | None,
-    socket_options: Iterable[Any] | None,
-) -> _AsyncioStream:
-    """A TCP connection to one IP address, as an httpcore stream."""
-    try:
-        async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(
-                address, port, local_addr=(local_address, 0) if local_address else None
-            )
-    except TimeoutError:
-        raise httpcore.ConnectTimeout(f"connecting took over {timeout:g} s") from None
-    except OSError as error:
-        raise httpcore.ConnectError(str(error) or type(error).__name__) from error
-    sock = writer.get_extra_info("socket")
-    for option in socket_options or ():
-        sock.setsockopt(*option)
-    return _AsyncioStream(reader, writer)
+class _Answer:
+    """A response whose head has arrived; its body is read on demand. ``finish`` hands the
+    connection back for reuse when the exchange completed cleanly, else closes it."""
+
+    __slots__ = ("_complete", "_connection", "_pool", "decoded", "raw_headers", "status")
+
+    def __init__(self, pool: _GuardedPool, connection: _Connection, response: h11.Response) -> None:
+        self._pool = pool
+        self._connection = connection
+        self._complete = False
+        self.status: int = response.status_code
+        self.raw_headers: list[tuple[bytes, bytes]] = list(response.headers)
+        self.decoded = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The raw (still content-coded) body, a piece at a time."""
+        while True:
+            event = await self._pool.next_event(self._connection)
+            if type(event) is h11.Data:
+                yield bytes(event.data)
+            elif type(event) is h11.EndOfMessage:
+                self._complete = True
+                return
+            else:
+                raise _BadResponseError(f"unexpected {type(event).__name__} in the response body")
+
+    async def finish(self, *, reuse: bool) -> None:
+        if reuse and self._complete:
+            self._pool.check_in(self._connection)
+        else:
+            self._connection.close()
 
 
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves, checks each address against the policy, and dials only permitted IPs."""
+class _GuardedPool:
+    """newsbot's own HTTP/1.1 client: keep-alive connections per origin, each dialled only
+    to addresses the policy permits, checked when the connection is made.
 
-    def __init__(self, policy: AddressPolicy) -> None:
+    At most ``_MAX_IDLE_CONNECTIONS`` idle connections are kept (the least recently used
+    origin's go first), each for at most ``_KEEPALIVE_SECONDS``. The Fetcher's slots bound
+    how many are in use.
+    """
+
+    def __init__(self, policy: AddressPolicy, limits: FetchLimits, ssl_context: ssl.SSLContext):
         self._policy = policy
+        self._connect_timeout = limits.connect_timeout
+        self._read_timeout = limits.read_timeout
+        self._ssl_context = ssl_context
+        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._idle_count = 0
+        self._closed = False
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore backend signature
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def open(self, target: httpx.URL, headers: list[tuple[bytes, bytes]]) -> _Answer:
+        """Send a GET for ``target`` and wait for its response head."""
+        scheme, host = target.raw_scheme, target.raw_host
+        port = target.port or (443 if scheme == b"https" else 80)
+        origin = (scheme, host, port)
+        request = h11.Request(
+            method=b"GET",
+            target=target.raw_path,
+            headers=[(b"Host", target.netloc), *headers],
+        )
+        connection = self._check_out(origin)
+        if connection is not None:
+            try:
+                return await self._start(connection, request, reused=True)
+            except _StaleConnectionError:
+                pass  # the server closed it as we reused it: once more, on a new connection
+        connection = await self._connect(origin)
+        return await self._start(connection, request, reused=False)
+
+    async def _start(self, connection: _Connection, request: h11.Request, reused: bool) -> _Answer:
         try:
-            async with asyncio.timeout(timeout):
-                addresses = await _resolve(host, port)
+            parser = connection.parser
+            connection.writer.write(parser.send(request) + parser.send(h11.EndOfMessage()))
+            while True:
+                event = await self.next_event(connection, reused=reused)
+                if type(event) is h11.Response:
+                    return _Answer(self, connection, event)
+                if type(event) is not h11.InformationalResponse:
+                    raise _BadResponseError(
+                        f"unexpected {type(event).__name__} instead of a response"
+                    )
+                reused = False
+        except BaseException:
+            connection.close()
+            raise
+
+    async def next_event(self, connection: _Connection, *, reused: bool = False) -> Any:
+        """The next h11 event, reading from the socket as needed."""
+        parser = connection.parser
+        while True:
+            try:
+                event = parser.next_event()
+            except h11.RemoteProtocolError as error:
+                if error.error_status_hint == 431:
+                    raise _HeadTooLargeError(str(error)) from None
+                if reused:  # not one byte of an answer: the server had closed it
+                    raise _StaleConnectionError from None
+                raise _BadResponseError(str(error)) from None
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                async with asyncio.timeout(self._read_timeout):
+                    data = await connection.reader.read(_READ_BYTES)
+            except TimeoutError:
+                raise _ReadTimeoutError from None
+            except OSError as error:
+                if reused:
+                    raise _StaleConnectionError from None
+                raise _ConnectionLostError(str(error) or type(error).__name__) from None
+            if data:
+                reused = False  # the server answered: a failure from here on is real
+            parser.receive_data(data)
+
+    def _check_out(self, origin: _Origin) -> _Connection | None:
+        stack = self._idle.get(origin)
+        if not stack:
+            return None
+        now = time.monotonic()
+        while stack:
+            connection = stack.pop()
+            self._idle_count -= 1
+            if connection.is_reusable(now):
+                if not stack:
+                    del self._idle[origin]
+                return connection
+            connection.close()
+        del self._idle[origin]
+        return None
+
+    def check_in(self, connection: _Connection) -> None:
+        """Keep a connection whose exchange completed, for the next request to its origin."""
+        parser = connection.parser
+        finished = parser.our_state is h11.DONE and parser.their_state is h11.DONE
+        if self._closed or not finished or parser.trailing_data[0]:
+            connection.close()  # bytes past the response's end would answer the next request
+            return
+        parser.start_next_cycle()
+        connection.idle_since = time.monotonic()
+        stack = self._idle.pop(connection.origin, None) or []
+        stack.append(connection)
+        self._idle[connection.origin] = stack  # most recently used origin last
+        self._idle_count += 1
+        while self._idle_count > _MAX_IDLE_CONNECTIONS:
+            oldest_origin = next(iter(self._idle))
+            oldest = self._idle[oldest_origin]
+            oldest.pop(0).close()
+            self._idle_count -= 1
+            if not oldest:
+                del self._idle[oldest_origin]
+
+    async def _connect(self, origin: _Origin) -> _Connection:
+        scheme, raw_host, port = origin
+        host = raw_host.decode("ascii")
+        failure: OSError | None = None
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                addresses, literal = await _resolve(host, port)
+                permitted = self._permitted(host, addresses, port, literal)
+                tls = self._ssl_context if scheme == b"https" else None
+                server_name = (str(addresses[0]) if literal else host) if tls else None
+                for address in permitted:
+                    try:
+                        reader, writer = await asyncio.open_connection(
+                            str(address), port, ssl=tls, server_hostname=server_name
+                        )
+                    except OSError as error:
+                        failure = error
+                        continue
+                    return _Connection(origin, reader, writer)
         except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout:g} s") from None
+            raise _ConnectTimeoutError from None
+        raise _ConnectFailedError(f"could not connect to {host} port {port} ({_detail(failure)})")
+
+    def _permitted(
+        self, host: str, addresses: list[IPAddress], port: int, literal: bool
+    ) -> list[IPAddress]:
+        """The addresses the policy lets us dial; BlockedAddressError when none."""
         permitted: list[IPAddress] = []
         refused: list[tuple[IPAddress, str]] = []
         for address in addresses:
@@ -604,94 +716,74 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
                 refused.append((address, reason))
         if not permitted:
             address, reason = refused[0]
-            if _is_ip(host):
+            if literal:
                 raise BlockedAddressError(f"{host} is {reason}")
             raise BlockedAddressError(f"{host} resolves to {address}, which is {reason}")
-        failure: httpcore.ConnectError | None = None
-        for address in permitted:
-            try:
-                return await _dial(str(address), port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as error:
-                failure = error
-        detail = str(failure) or type(failure).__name__
-        raise httpcore.ConnectError(f"could not connect to {host} port {port} ({detail})")
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore backend signature
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("Unix sockets are never dialled")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-class _MappedStream(httpx.AsyncByteStream):
-    def __init__(self, stream: AsyncIterator[bytes]) -> None:
-        self._stream = stream
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _httpcore_errors_as_httpx():
-            async for part in self._stream:
-                yield part
+        return permitted
 
     async def aclose(self) -> None:
-        closer = getattr(self._stream, "aclose", None)
-        if closer is not None:
-            with _httpcore_errors_as_httpx():
-                await closer()
+        self._closed = True
+        for stack in self._idle.values():
+            for connection in stack:
+                connection.close()
+        self._idle.clear()
+        self._idle_count = 0
 
 
-class _GuardedTransport(httpx.AsyncBaseTransport):
-    """httpx transport over an httpcore pool whose every connection goes through the guard."""
+# --- the httpx transport seam ----------------------------------------------------------------
 
-    def __init__(self, policy: AddressPolicy, limits: FetchLimits) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_connections,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=_GuardedBackend(policy),
-        )
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        core_request = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,  # type: ignore[arg-type]
-            extensions=request.extensions,
-        )
-        with _httpcore_errors_as_httpx():
-            core_response = await self._pool.handle_async_request(core_request)
-        return httpx.Response(
-            status_code=core_response.status,
-            headers=core_response.headers,
-            stream=_MappedStream(core_response.stream),  # type: ignore[arg-type]
-            extensions=core_response.extensions,
-        )
+class _HttpxAnswer:
+    """An httpx response in :class:`_Answer`'s shape (the ``transport=`` seam for tests)."""
+
+    __slots__ = ("_response", "decoded", "raw_headers", "status")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        self.status = response.status_code
+        self.raw_headers = list(response.headers.raw)
+        # In-memory responses (httpx.MockTransport) arrive already read and decoded.
+        self.decoded = response.is_stream_consumed
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self.decoded:
+            yield self._response.content
+            return
+        try:
+            async for chunk in self._response.aiter_raw():
+                yield chunk
+        except (httpx.HTTPError, httpx.StreamError) as error:
+            raise _ConnectionLostError(str(error) or type(error).__name__) from None
+
+    async def finish(self, *, reuse: bool) -> None:
+        await self._response.aclose()
+
+
+class _HttpxSeam:
+    """Sends the Fetcher's requests through an httpx transport instead of the guarded pool;
+    the address policy is then the transport's business."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def open(self, target: httpx.URL, headers: list[tuple[bytes, bytes]]) -> _HttpxAnswer:
+        request = httpx.Request("GET", target, headers=headers)
+        try:
+            return _HttpxAnswer(await self._transport.handle_async_request(request))
+        except httpx.ConnectTimeout:
+            raise _ConnectTimeoutError from None
+        except httpx.TimeoutException:
+            raise _ReadTimeoutError from None
+        except httpx.ConnectError as error:
+            raise _ConnectFailedError(str(error) or type(error).__name__) from None
+        except httpx.ProtocolError as error:
+            raise _BadResponseError(str(error) or type(error).__name__) from None
+        except (httpx.HTTPError, httpx.StreamError) as error:
+            raise _ConnectionLostError(str(error) or type(error).__name__) from None
 
     async def aclose(self) -> None:
-        with _httpcore_errors_as_httpx():
-            await self._pool.aclose()
+        with contextlib.suppress(httpx.HTTPError, OSError):
+            await self._transport.aclose()
 
 
 # --- the fetcher -----------------------------------------------------------------------------
@@ -717,21 +809,12 @@ def _header_bytes(value: str | None) -> bytes | None:
         return value.encode("utf-8")
 
 
-def _is_header_overflow(error: BaseException) -> bool:
-    """True when h11 gave up because the response head exceeded its buffer (HTTP 431)."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if getattr(seen, "error_status_hint", None) == 431:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 class Fetcher:
-    """The process's single HTTP client (one pooled httpx transport), with newsbot's rules.
+    """The process's single HTTP client (one guarded keep-alive pool), with newsbot's rules.
 
-    ``transport`` replaces the guarded transport (e.g. ``httpx.MockTransport`` in unit tests);
-    the address policy is then the transport's business. Use as ``async with Fetcher() as f``.
+    ``transport`` replaces the guarded pool by an httpx transport (e.g.
+    ``httpx.MockTransport`` in unit tests); the address policy is then the transport's
+    business. Use as ``async with Fetcher() as f``.
     """
 
     def __init__(
@@ -742,24 +825,18 @@ class Fetcher:
     ) -> None:
         self._limits = limits
         self._brotli = _bounded_brotli()
-        codings = "gzip, deflate, br" if self._brotli is not None else "gzip, deflate"
+        codings = b"gzip, deflate, br" if self._brotli is not None else b"gzip, deflate"
+        self._pool: _GuardedPool | _HttpxSeam
         if transport is None:
-            transport = _GuardedTransport(AddressPolicy.from_entries(limits.allow_networks), limits)
-        # Requests go straight to the transport: httpx.AsyncClient's layers (auth, redirects,
-        # cookie extraction, default-header merging) are all things we do ourselves or refuse,
-        # and they cost about a quarter of the CPU time of a conditional GET.
-        self._transport = transport
-        self._headers: tuple[tuple[str, str], ...] = (
-            ("Accept-Encoding", codings),
-            ("Connection", "keep-alive"),
-            ("User-Agent", limits.user_agent),
+            policy = AddressPolicy.from_entries(limits.allow_networks)
+            self._pool = _GuardedPool(policy, limits, httpx.create_ssl_context())
+        else:
+            self._pool = _HttpxSeam(transport)
+        self._headers: tuple[tuple[bytes, bytes], ...] = (
+            (b"Accept-Encoding", codings),
+            (b"Connection", b"keep-alive"),
+            (b"User-Agent", limits.user_agent.encode("ascii")),
         )
-        self._timeouts = httpx.Timeout(
-            connect=limits.connect_timeout,
-            read=limits.read_timeout,
-            write=limits.read_timeout,
-            pool=limits.connect_timeout,
-        ).as_dict()
         self._connection_slots = asyncio.Semaphore(limits.max_connections)
         self._host_slots: dict[str, _HostSlot] = {}
 
@@ -781,8 +858,7 @@ class Fetcher:
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        with contextlib.suppress(httpx.HTTPError, OSError):
-            await self._transport.aclose()
+        await self._pool.aclose()
 
     async def get(
         self,
@@ -802,20 +878,30 @@ class Fetcher:
         target = _parse_url(url)
         if accept is not None and any(ch in accept for ch in "\r\n\0"):
             raise ValueError("accept must be a single header line")
-        headers: dict[str, bytes | str] = {"Accept": _header_bytes(accept) or DEFAULT_ACCEPT}
+        headers = [*self._headers, (b"Accept", _header_bytes(accept) or _DEFAULT_ACCEPT_BYTES)]
         if (if_none_match := _header_bytes(etag)) is not None:
-            headers["If-None-Match"] = if_none_match
+            headers.append((b"If-None-Match", if_none_match))
         if (if_modified_since := _header_bytes(last_modified)) is not None:
-            headers["If-Modified-Since"] = if_modified_since
+            headers.append((b"If-Modified-Since", if_modified_since))
         remaining = self._limits.deadline
         loop = asyncio.get_running_loop()
         redirects = 0
         while True:
             via = f" (redirected from {url})" if redirects else ""
-            async with self._slots(target.host):
-                started = loop.time()
-                outcome = await self._exchange_within(target, headers, remaining, via)
-                remaining -= loop.time() - started
+            host = target.host
+            slot = self._host_slots.get(host)
+            if slot is None:
+                slot = self._host_slots[host] = _HostSlot(self._limits.max_per_host)
+            slot.users += 1
+            try:
+                async with slot.semaphore, self._connection_slots:
+                    started = loop.time()
+                    outcome = await self._exchange_within(target, headers, remaining, via)
+                    remaining -= loop.time() - started
+            finally:
+                slot.users -= 1
+                if slot.users == 0:
+                    del self._host_slots[host]
             if isinstance(outcome, FetchResponse):
                 return outcome
             if redirects >= self._limits.max_redirects:
@@ -826,122 +912,81 @@ class Fetcher:
             redirects += 1
             target = outcome
 
-    @contextlib.asynccontextmanager
-    async def _slots(self, host: str) -> AsyncIterator[None]:
-        slot = self._host_slots.get(host)
-        if slot is None:
-            slot = self._host_slots[host] = _HostSlot(self._limits.max_per_host)
-        slot.users += 1
-        try:
-            async with slot.semaphore, self._connection_slots:
-                yield
-        finally:
-            slot.users -= 1
-            if slot.users == 0:
-                del self._host_slots[host]
-
     async def _exchange_within(
-        self, target: httpx.URL, headers: dict[str, bytes | str], remaining: float, via: str
+        self, target: httpx.URL, headers: list[tuple[bytes, bytes]], remaining: float, via: str
     ) -> FetchResponse | httpx.URL:
-        deadline = self._limits.deadline
-        too_slow = f"Fetching {target}{via} did not finish within the {deadline:g}-second deadline."
-        if remaining <= 0:
-            raise FetchTimeoutError(too_slow)
         try:
+            if remaining <= 0:
+                raise TimeoutError
             async with asyncio.timeout(remaining):
                 return await self._exchange(target, headers)
         except TimeoutError:
-            raise FetchTimeoutError(too_slow) from None
+            raise FetchTimeoutError(
+                f"Fetching {target}{via} did not finish within the "
+                f"{self._limits.deadline:g}-second deadline."
+            ) from None
         except BlockedAddressError as error:
             raise BlockedAddressError(f"Refused to fetch {target}{via}: {error}.") from None
         except FetchError:
             raise
-        except httpx.InvalidURL as error:  # httpx parses Location while building next_request
-            raise InvalidURLError(
-                f"{target}{via} redirected to a URL that cannot be parsed ({error})."
-            ) from None
-        except httpx.TimeoutException as error:
-            raise self._timeout_error(target, via, error) from None
-        except (httpx.HTTPError, httpx.StreamError, OSError) as error:
-            raise self._network_error(target, via, error) from None
-
-    def _timeout_error(
-        self, target: httpx.URL, via: str, error: httpx.TimeoutException
-    ) -> FetchError:
-        if isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout):
-            return FetchTimeoutError(
+        except _ConnectTimeoutError:
+            raise FetchTimeoutError(
                 f"Connecting to {target.host} to fetch {target}{via} took longer than "
                 f"{self._limits.connect_timeout:g} seconds."
-            )
-        return FetchTimeoutError(
-            f"{target.host} sent nothing for {self._limits.read_timeout:g} seconds "
-            f"while we fetched {target}{via}."
-        )
-
-    def _network_error(self, target: httpx.URL, via: str, error: BaseException) -> FetchError:
-        if _is_header_overflow(error):
-            return ResponseTooLargeError(
+            ) from None
+        except _ReadTimeoutError:
+            raise FetchTimeoutError(
+                f"{target.host} sent nothing for {self._limits.read_timeout:g} seconds "
+                f"while we fetched {target}{via}."
+            ) from None
+        except _HeadTooLargeError:
+            raise ResponseTooLargeError(
                 f"{target}{via} sent response headers larger than the parser accepts."
-            )
-        detail = (str(error) or type(error).__name__).rstrip(".")
-        if isinstance(error, httpx.ConnectError):
-            return NetworkError(
-                f"Could not connect to {target.host} to fetch {target}{via}: {detail}."
-            )
-        if isinstance(error, httpx.ProtocolError):
-            return NetworkError(
-                f"{target.host} sent an invalid HTTP response for {target}{via}: {detail}."
-            )
-        return NetworkError(f"The connection failed while fetching {target}{via}: {detail}.")
+            ) from None
+        except _ConnectFailedError as error:
+            raise NetworkError(
+                f"Could not connect to {target.host} to fetch {target}{via}: {_detail(error)}."
+            ) from None
+        except _BadResponseError as error:
+            raise NetworkError(
+                f"{target.host} sent an invalid HTTP response for {target}{via}: {_detail(error)}."
+            ) from None
+        except (_ConnectionLostError, _StaleConnectionError, OSError) as error:
+            raise NetworkError(
+                f"The connection failed while fetching {target}{via}: {_detail(error)}."
+            ) from None
 
     async def _exchange(
-        self, target: httpx.URL, headers: dict[str, bytes | str]
+        self, target: httpx.URL, headers: list[tuple[bytes, bytes]]
     ) -> FetchResponse | httpx.URL:
         """One request/response; a redirect's next URL, a FetchResponse, or an error."""
-        request = httpx.Request(
-            "GET",
-            target,
-            headers=[*self._headers, *headers.items()],
-            extensions={"timeout": self._timeouts},
-        )
-        response = await self._transport.handle_async_request(request)
+        answer = await self._pool.open(target, headers)
+        reuse = False
         try:
-            self._check_header_size(target, response)
-            status = response.status_code
-            if status in _REDIRECT_STATUSES and "location" in response.headers:
-                return self._redirect_target(target, response.headers["location"])
-            response_headers = ResponseHeaders(response.headers.raw)
+            self._check_header_size(target, answer.raw_headers)
+            response_headers = ResponseHeaders(answer.raw_headers)
+            status = answer.status
+            if status in _REDIRECT_STATUSES and "location" in response_headers:
+                return self._redirect_target(target, response_headers["location"])
             if status == 304:
                 # A 304 has no body; reading its end lets the connection be reused.
-                await self._drain(response)
+                async for chunk in answer.chunks():
+                    if chunk:
+                        break
+                reuse = True
                 return FetchResponse(str(target), status, response_headers, b"")
             if 200 <= status < 300:
-                body = await self._read_body(target, response)
+                body = await self._read_body(target, answer, response_headers)
+                reuse = True
                 return FetchResponse(str(target), status, response_headers, body)
             raise HTTPStatusError(
                 status, str(target), parse_retry_after(response_headers.get("retry-after"))
             )
         finally:
-            await response.aclose()
+            await answer.finish(reuse=reuse)
 
-    @staticmethod
-    async def _drain(response: httpx.Response) -> None:
-        """Read a response that should have no body to its end, at most one small chunk, so
-        its connection returns to the pool (an unread response closes it)."""
-        async for chunk in response.aiter_raw():
-            if chunk:
-                break
-
-    @staticmethod
-    async def _drain(response: httpx.Response) -> None:
-        """Read a response that has no body to its end (at most one stray chunk), so its
-        connection goes back to the pool: an unread response closes it."""
-        async for chunk in response.aiter_raw():
-            if chunk:
-                break
-
-    def _check_header_size(self, target: httpx.URL, response: httpx.Response) -> None:
-        size = sum(len(name) + len(value) + 4 for name, value in response.headers.raw)
+    def _check_header_size(self, target: httpx.URL, raw: list[tuple[bytes, bytes]]) -> None:
+        size = sum(len(name) + len(value) + 4 for name, value in raw)
         if size > self._limits.max_header_bytes:
             raise ResponseTooLargeError(
                 f"{target} sent {size} bytes of response headers; the limit is "
@@ -963,16 +1008,18 @@ class Fetcher:
                 f"{current} redirected to a URL we will not fetch. {error}"
             ) from None
 
-    def _content_codings(self, target: httpx.URL, response: httpx.Response) -> list[str]:
+    def _content_codings(self, target: httpx.URL, headers: ResponseHeaders) -> list[str]:
         codings: list[str] = []
-        for token in response.headers.get_list("content-encoding", split_commas=True):
+        for token in headers.get("content-encoding", "").split(","):
             coding = token.strip().lower()
             if coding in ("", "identity"):
                 continue
             if coding == "x-gzip":
                 coding = "gzip"
             if coding not in ("gzip", "deflate") and not (coding == "br" and self._brotli):
-                raise NetworkError(f"{target} uses the unsupported Content-Encoding {token!r}.")
+                raise NetworkError(
+                    f"{target} uses the unsupported Content-Encoding {token.strip()!r}."
+                )
             codings.append(coding)
         if len(codings) > MAX_STACKED_ENCODINGS:
             raise NetworkError(
@@ -981,26 +1028,22 @@ class Fetcher:
             )
         return codings
 
-    async def _read_body(self, target: httpx.URL, response: httpx.Response) -> bytes:
+    async def _read_body(
+        self, target: httpx.URL, answer: _Answer | _HttpxAnswer, headers: ResponseHeaders
+    ) -> bytes:
         cap = self._limits.max_body_bytes
         too_large = (
             f"The body of {target} is larger than the {cap}-byte limit (after decompression)."
         )
-        codings = self._content_codings(target, response)
+        codings = [] if answer.decoded else self._content_codings(target, headers)
         if not codings:
-            declared = response.headers.get("content-length", "")
+            declared = headers.get("content-length", "")
             if declared.isascii() and declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLargeError(too_large)
-        if response.is_stream_consumed:
-            # Only in-memory responses (e.g. from httpx.MockTransport) arrive already read and
-            # decoded by httpx; nothing was streamed from a network, so just apply the cap.
-            if len(response.content) > cap:
-                raise ResponseTooLargeError(too_large)
-            return response.content
         decoder = _BodyDecoder(codings, self._brotli)
         body = bytearray()
         try:
-            async for raw in response.aiter_raw():
+            async for raw in answer.chunks():
                 for piece in decoder.decode(raw):
                     if len(body) + len(piece) > cap:
                         raise ResponseTooLargeError(too_large)
@@ -1010,3 +1053,7 @@ class Fetcher:
                 f"The body of {target} is not valid {', '.join(codings)} data: {error}."
             ) from None
         return bytes(body)
+
+
+def _detail(error: BaseException) -> str:
+    return (str(error) or type(error).__name__).rstrip(".")

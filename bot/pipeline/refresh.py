@@ -67,13 +67,23 @@ class Refresher:
         self._parsers = parsers or ParserPool(IsolationLimits(workers=0))
         self._retention = retention
 
-    async def refresh_feed(self, feed: Feed) -> FeedRefresh:
-        """Fetch ``feed`` once and store what is new; failures are recorded, not raised."""
+    async def refresh_feed(self, feed: Feed, *, record_unchanged: bool = True) -> FeedRefresh:
+        """Fetch ``feed`` once and store what is new; failures are recorded, not raised.
+
+        With ``record_unchanged=False`` a feed that did not change is not written here: the
+        result carries its caching state (``unrecorded``) for the caller to record with
+        others in one transaction (the poller does, so a 304 costs no write of its own).
+        """
         now = self._clock()
         try:
-            loaded = await self._load(feed)
+            loaded = await self._load(feed, record_unchanged)
             if loaded.parsed is None:
-                return FeedRefresh(feed=feed, status="not modified", hints=loaded.hints)
+                return FeedRefresh(
+                    feed=feed,
+                    status="not modified",
+                    hints=loaded.hints,
+                    unrecorded=None if record_unchanged else loaded.state,
+                )
             parsed, state = loaded.parsed, loaded.state
             source_name = (parsed.title if feed.auto_name else None) or feed.name
             oldest = None if self._retention is None or feed.is_local else now - self._retention
@@ -116,17 +126,22 @@ class Refresher:
                 deliveries = self._planner.plan(feed, unknown)
         return self._store.store_articles(feed.id, candidates, state, now, deliveries)
 
-    async def _load(self, feed: Feed) -> _Loaded:
+    async def _load(self, feed: Feed, record_unchanged: bool = True) -> _Loaded:
         """The parsed feed and its new caching state; no parse when nothing changed."""
         now = self._clock()
+
+        async def unchanged(state: FeedState, hints: PollHints) -> _Loaded:
+            if record_unchanged:
+                await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
+            return _Loaded(None, state, hints)
+
         if feed.is_local:
             parsed, body_hash = await asyncio.to_thread(_read_folder, Path(feed.url))
             state = FeedState(
                 etag=None, last_modified=None, body_hash=body_hash, title=parsed.title
             )
             if body_hash == feed.body_hash:
-                await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
-                return _Loaded(None, state, PollHints())
+                return await unchanged(state, PollHints())
             return _Loaded(parsed, state, PollHints())
         response = await self._fetcher.get(
             feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -138,15 +153,13 @@ class Refresher:
                 last_modified=response.last_modified or feed.last_modified,
                 body_hash=feed.body_hash,
             )
-            await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
-            return _Loaded(None, state, hints)
+            return await unchanged(state, hints)
         body_hash = hashlib.sha256(response.body).hexdigest()
         state = FeedState(
             etag=response.etag, last_modified=response.last_modified, body_hash=body_hash
         )
         if body_hash == feed.body_hash:
-            await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
-            return _Loaded(None, state, hints)
+            return await unchanged(state, hints)
         parsed = await self._parsers.call(
             parse_feed,
             response.body,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.errors import StorageBusyError
 from bot.core.models import Feed, FeedRefresh, NewDelivery
-from bot.core.ports import Store
+from bot.core.ports import PollRecord, Store
 from bot.pipeline.refresh import Refresher
 from bot.render.sanitize import safe_text, safe_title
 
@@ -104,8 +104,11 @@ class Poller:
     async def poll_due(self) -> list[FeedRefresh]:
         """Refresh every feed that is due (in batches), and schedule each one's next poll.
 
-        A database that stays locked (another writer) ends this round quietly: claimed feeds
-        are polled again when their claim expires, unclaimed ones on the next round."""
+        Per batch: one claim, the refreshes side by side, then one transaction that records
+        every unchanged feed and every next poll time, so an unchanged feed (a 304) costs no
+        write of its own. A database that stays locked (another writer) ends this round
+        quietly: claimed feeds are polled again when their claim expires, unclaimed ones on
+        the next round."""
         results: list[FeedRefresh] = []
         while True:
             now = self._clock()
@@ -118,40 +121,58 @@ class Poller:
                 return results
             if not feeds:
                 return results
-            results += await asyncio.gather(*(self._poll(feed) for feed in feeds))
+            outcomes = await asyncio.gather(*(self._refresh(feed) for feed in feeds))
+            polled = [refresh for refresh, busy in outcomes if not busy]
+            try:
+                await asyncio.to_thread(self._record, polled)
+            except StorageBusyError as error:
+                # Nothing of this batch is recorded; its claims make it due again later.
+                log.warning("%d polls are repeated later: %s", len(polled), error)
+            results += (refresh for refresh, _ in outcomes)
             if len(feeds) < self._batch_size:
                 return results
 
-    async def _poll(self, feed: Feed) -> FeedRefresh:
+    async def _refresh(self, feed: Feed) -> tuple[FeedRefresh, bool]:
+        """The feed's refresh, and whether the database was busy: then it is not the feed's
+        fault (no failure is counted) and its claim makes it due again once the lease ends."""
         try:
-            return await self._poll_once(feed)
+            return await self._refresher.refresh_feed(feed, record_unchanged=False), False
         except StorageBusyError as error:
-            # Not the feed's fault: no failure is counted, and its claim makes it due again
-            # once the lease ends.
             log.warning("feed %s is polled again later: %s", feed.url, error)
-            return FeedRefresh(feed=feed, status="error", error=str(error))
-
-    async def _poll_once(self, feed: Feed) -> FeedRefresh:
-        try:
-            refresh = await self._refresher.refresh_feed(feed)
-        except StorageBusyError:
-            raise
+            return FeedRefresh(feed=feed, status="error", error=str(error)), True
         except Exception as error:  # a bug in one feed's path must not stop the others
             log.exception("refreshing feed %s crashed", feed.url)
             refresh = FeedRefresh(feed=feed, status="error", error=f"internal error: {error}")
+            return refresh, False
+
+    def _record(self, refreshes: Sequence[FeedRefresh]) -> None:
+        """Plan each feed's next poll and record the batch in one transaction; then post
+        the pause notices (sync, off the event loop)."""
         now = self._clock()
-        current = await asyncio.to_thread(self._store.get_feed, feed.id) or feed
-        plan = plan_next_poll(current, refresh, now, self._policy)
-        await asyncio.to_thread(
-            self._store.schedule_next_poll,
-            feed.id,
-            plan.at,
-            ttl_minutes=refresh.hints.ttl_minutes,
-            pause_reason=plan.pause_reason,
-        )
-        if plan.pause_reason:
-            await asyncio.to_thread(self._announce_pause, current, plan.pause_reason, now)
-        return refresh
+        records: list[PollRecord] = []
+        paused: list[tuple[Feed, str]] = []
+        for refresh in refreshes:
+            current = refresh.feed
+            if refresh.status == "error":  # the plan needs the failure count just stored
+                current = self._store.get_feed(current.id) or current
+            plan = plan_next_poll(current, refresh, now, self._policy)
+            records.append(
+                PollRecord(
+                    feed_id=current.id,
+                    next_poll_at=plan.at,
+                    ttl_minutes=refresh.hints.ttl_minutes,
+                    pause_reason=plan.pause_reason,
+                    unchanged=refresh.unrecorded,
+                )
+            )
+            if plan.pause_reason:
+                paused.append((current, plan.pause_reason))
+        self._store.record_polls(records, now)
+        for feed, reason in paused:
+            try:
+                self._announce_pause(feed, reason, now)
+            except StorageBusyError as error:
+                log.warning("the pause notice for feed %s is lost: %s", feed.url, error)
 
     def _announce_pause(self, feed: Feed, reason: str, now: datetime) -> None:
         """Tell the feed's guild once, in its channel, that it was paused and how to resume."""

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
     Engine,
+    Integer,
     RowMapping,
     Text,
     bindparam,
@@ -44,7 +45,7 @@ from bot.core.models import (
     SearchHit,
     Subscription,
 )
-from bot.core.ports import FeedState, StoredBatch, StoreStats
+from bot.core.ports import FeedState, PollRecord, StoredBatch, StoreStats
 from bot.core.urls import host_name
 from bot.storage.schema import (
     UTCDateTime,
@@ -282,6 +283,61 @@ class SqlStore:
             values.update(paused=True, paused_reason=pause_reason[:500])
         with self._engine.begin() as connection:
             connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+    def record_polls(self, polls: Sequence[PollRecord], at: datetime) -> None:
+        """Record a batch of polls in one transaction (executemany, not a statement each)."""
+        if not polls:
+            return
+        unchanged = [
+            {
+                "b_id": poll.feed_id,
+                "b_etag": poll.unchanged.etag,
+                "b_last_modified": poll.unchanged.last_modified,
+                "b_body_hash": poll.unchanged.body_hash,
+                "b_at": at,
+            }
+            for poll in polls
+            if poll.unchanged is not None
+        ]
+        scheduled = [
+            {"b_id": poll.feed_id, "b_next": poll.next_poll_at, "b_ttl": poll.ttl_minutes}
+            for poll in polls
+        ]
+        by_id = feeds.c.id == bindparam("b_id")
+        with self._engine.begin() as connection:
+            if unchanged:
+                record_unchanged = (
+                    update(feeds)
+                    .where(by_id)
+                    .values(
+                        etag=bindparam("b_etag", type_=Text()),
+                        last_modified=bindparam("b_last_modified", type_=Text()),
+                        body_hash=bindparam("b_body_hash", type_=Text()),
+                        last_success_at=bindparam("b_at", type_=UTCDateTime()),
+                        last_error=None,
+                        failure_count=0,
+                        failing_since=None,
+                    )
+                )
+                connection.execute(record_unchanged, unchanged)
+            schedule = (
+                update(feeds)
+                .where(by_id)
+                .values(
+                    next_poll_at=bindparam("b_next", type_=UTCDateTime()),
+                    ttl_minutes=func.coalesce(
+                        bindparam("b_ttl", type_=Integer()), feeds.c.ttl_minutes
+                    ),
+                )
+            )
+            connection.execute(schedule, scheduled)
+            for poll in polls:
+                if poll.pause_reason is not None:
+                    connection.execute(
+                        update(feeds)
+                        .where(feeds.c.id == poll.feed_id)
+                        .values(paused=True, paused_reason=poll.pause_reason[:500])
+                    )
 
     def resume_feed(self, feed_id: int, at: datetime) -> None:
         """Unpause a feed and poll it at once."""

@@ -840,3 +840,108 @@ async def test_every_failure_is_a_fetch_error(server: HostileServer) -> None:
         for path in paths:
             with pytest.raises(FetchError):
                 await fetcher.get(server.url(path))
+
+
+# --- keep-alive --------------------------------------------------------------------------------
+
+
+class KeepAliveServer:
+    """Answers any number of requests per connection (``/feed``: 200 or 304 by ETag); it may
+    close each connection after ``close_after`` responses, without saying so."""
+
+    def __init__(self, close_after: int | None = None) -> None:
+        self.close_after = close_after
+        self.connections = 0
+        self.requests = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def __aenter__(self) -> KeepAliveServer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        await self._server.wait_closed()
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.add(writer)
+        answered = 0
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while self.close_after is None or answered < self.close_after:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+                self.requests += 1
+                if f"if-none-match: {FEED_ETAG.lower()}" in head:
+                    writer.write(f"HTTP/1.1 304 Not Modified\r\nETag: {FEED_ETAG}\r\n\r\n".encode())
+                else:
+                    writer.write(
+                        f"HTTP/1.1 200 OK\r\nETag: {FEED_ETAG}\r\n"
+                        f"Content-Length: {len(FEED_BODY)}\r\n\r\n".encode()
+                        + FEED_BODY
+                    )
+                await writer.drain()
+                answered += 1
+        writer.close()
+
+
+async def test_keep_alive_connections_are_reused_per_origin() -> None:
+    async with KeepAliveServer() as server:
+        allowed = (f"127.0.0.1:{server.port}",)
+        async with Fetcher(FetchLimits(allow_networks=allowed, max_per_host=1)) as fetcher:
+            first = await fetcher.get(server.url("/feed"))
+            for _ in range(5):
+                again = await fetcher.get(server.url("/feed"), etag=first.etag)
+                assert again.not_modified
+            assert server.connections == 1
+            # Another spelling of the same address is another origin: its own connection,
+            # made (and checked) anew.
+            await fetcher.get(server.url("/feed", host="localhost"))
+            assert server.connections == 2
+    assert server.requests == 7
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
+    async with KeepAliveServer(close_after=1) as server:
+        allowed = (f"127.0.0.1:{server.port}",)
+        async with Fetcher(FetchLimits(allow_networks=allowed, max_per_host=1)) as fetcher:
+            for _ in range(3):
+                assert (await fetcher.get(server.url("/feed"))).body == FEED_BODY
+    assert server.connections == 3
+    assert server.requests == 3
+
+
+async def test_requests_on_a_kept_alive_connection_share_its_origin_only(
+    server: HostileServer,
+) -> None:
+    # A redirect from a kept-alive origin to a refused one is checked when it connects.
+    async with KeepAliveServer() as keep_alive:
+        allowed = (f"127.0.0.1:{keep_alive.port}", server.endpoint)
+        async with Fetcher(FetchLimits(allow_networks=allowed)) as fetcher:
+            await fetcher.get(keep_alive.url("/feed"))
+            with pytest.raises(BlockedAddressError):
+                await fetcher.get(keep_alive.url("/feed", host="127.0.0.2"))
+    assert keep_alive.connections == 1
+
+
+async def test_idle_connections_are_capped_least_recently_used_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.pipeline.fetch._MAX_IDLE_CONNECTIONS", 1)
+    async with KeepAliveServer() as server:
+        allowed = (f"127.0.0.1:{server.port}",)
+        async with Fetcher(FetchLimits(allow_networks=allowed)) as fetcher:
+            await fetcher.get(server.url("/feed"))
+            await fetcher.get(server.url("/feed", host="localhost"))  # closes the first
+            await fetcher.get(server.url("/feed", host="localhost"))  # reuses its own
+            await fetcher.get(server.url("/feed"))
+    assert server.connections == 3
+    assert server.requests == 4

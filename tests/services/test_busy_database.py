@@ -192,3 +192,29 @@ async def test_scheduled_briefings_while_locked_run_on_the_next_round(world: Wor
         assert await world.scheduler.run_due() == []
     runs = await world.scheduler.run_due()
     assert [run.outcome for run in runs] == ["empty"]
+
+
+async def test_a_lock_while_recording_a_batch_of_304s_repeats_the_polls_later(
+    world: World,
+) -> None:
+    world.server.respond("/slow.xml", body=FEED)
+    feed = world.store.add_feed(world.server.url("/slow.xml"), None)
+    assert [r.status for r in await world.poller.poll_due()] == ["new"]
+    world.server.respond("/slow.xml", body=FEED, delay=0.5)
+    world.clock.advance(minutes=11)
+    before = world.store.get_feed(feed.id)
+    polling = asyncio.create_task(world.poller.poll_due())
+    while len(world.server.requests) < 2:  # noqa: ASYNC110 - claimed, and now fetching
+        await asyncio.sleep(0.01)
+    with write_lock(world.database):
+        (result,) = await polling  # the 304 came back; recording it found the lock
+    assert result.status == "not modified"
+    stored = world.store.get_feed(feed.id)
+    assert stored is not None and before is not None
+    assert stored.last_success_at == before.last_success_at  # nothing of the batch written
+    assert stored.failure_count == 0 and stored.last_error is None
+    assert await world.poller.poll_due() == []  # still claimed
+    world.clock.advance(minutes=11)  # the claim's lease ends
+    (again,) = await world.poller.poll_due()
+    assert again.status == "not modified"
+    assert world.store.get_feed(feed.id).last_success_at == world.clock()  # type: ignore[union-attr]

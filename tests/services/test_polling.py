@@ -123,6 +123,23 @@ async def test_only_due_feeds_are_polled(
     ]
 
 
+async def test_an_unchanged_feed_is_recorded_with_its_next_poll(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    feed_server.add_fixture("/a.xml", "feeds/rss2.xml")
+    added = await services.feeds.add_guild_feed(1, feed_server.url("/a.xml"))
+    await services.poller.poll_due()
+    clock.advance(minutes=11)
+    polled_at = clock()
+    [result] = await services.poller.poll_due()
+    assert result.status == "not modified" and result.unrecorded is not None
+    assert feed_server.hits("/a.xml")[-1].status == 304
+    feed = services.store.get_feed(added.feed.id)
+    assert feed is not None
+    assert feed.last_success_at == polled_at and feed.etag == result.unrecorded.etag
+    assert feed.next_poll_at == polled_at + timedelta(minutes=10)
+
+
 async def test_a_failing_feed_backs_off_then_pauses_with_one_notice(
     services: Services, feed_server: FeedServer, clock: FakeClock
 ) -> None:

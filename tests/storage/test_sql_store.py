@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.errors import StorageError
 from bot.core.models import NewArticle, NewDelivery
-from bot.core.ports import FeedState
+from bot.core.ports import FeedState, PollRecord
 from bot.storage.sql import SqlStore, fts_match_expression
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -111,6 +111,32 @@ def test_errors_and_not_modified_are_recorded(store: SqlStore) -> None:
     healthy = store.get_feed(feed.id)
     assert healthy is not None and healthy.failure_count == 0 and healthy.last_error is None
     assert healthy.etag == '"abc"' and not healthy.initialized
+
+
+def test_polls_are_recorded_in_one_batch(store: SqlStore) -> None:
+    unchanged = store.add_feed("https://a.example/rss", "A")
+    fetched = store.add_feed("https://b.example/rss", "B")
+    failing = store.add_feed("https://c.example/rss", "C")
+    store.record_feed_error(unchanged.id, "HTTP 500", NOW)
+    store.schedule_next_poll(fetched.id, NOW, ttl_minutes=90)
+    later = NOW + timedelta(minutes=10)
+    store.record_polls(
+        [
+            PollRecord(unchanged.id, later, unchanged=STATE),
+            PollRecord(fetched.id, later + timedelta(minutes=80)),  # its <ttl> is kept
+            PollRecord(failing.id, later, ttl_minutes=30, pause_reason="gone (HTTP 410)"),
+        ],
+        later,
+    )
+    a, b, c = (store.get_feed(feed.id) for feed in (unchanged, fetched, failing))
+    assert a is not None and b is not None and c is not None
+    assert (a.etag, a.last_modified, a.body_hash) == (STATE.etag, STATE.last_modified, "h1")
+    assert a.last_success_at == later and a.failure_count == 0 and a.last_error is None
+    assert a.next_poll_at == later and not a.paused
+    assert b.next_poll_at == later + timedelta(minutes=80) and b.ttl_minutes == 90
+    assert b.etag is None and b.last_success_at is None
+    assert c.paused and c.paused_reason == "gone (HTTP 410)" and c.ttl_minutes == 30
+    store.record_polls([], later)  # nothing to do
 
 
 def test_time_window_and_latest(store: SqlStore) -> None:
