@@ -51,9 +51,12 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from array import array
+from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 from zlib import crc32
 
 import numpy as np
@@ -93,6 +96,7 @@ _STOPWORD_TEXT = """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _Vector = dict[str, float]
+_Key = TypeVar("_Key", str, int)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,32 +112,72 @@ class ClusterDocument:
     """Where it came from, e.g. the host name."""
 
 
-@dataclass(slots=True)
 class _Centroid:
-    """The sum of the members' unit vectors of one part, cut to its heaviest terms."""
+    """The sum of the members' unit vectors of one part, cut to its heaviest terms.
 
-    weights: _Vector = field(default_factory=dict)
-    norm: float = 1.0
+    Held compactly: the terms (interned strings, shared with the vocabulary) in a tuple, their
+    weights as 32-bit floats in a parallel array.
+    """
+
+    __slots__ = ("norm", "terms", "weights")
+
+    def __init__(self) -> None:
+        self.terms: tuple[str, ...] = ()
+        self.weights = array("f")
+        self.norm = 1.0
 
     def cosine(self, unit: _Vector) -> float:
-        weights = self.weights
-        if len(unit) < len(weights):
-            return sum(w * weights.get(t, 0.0) for t, w in unit.items()) / self.norm
-        return sum(w * unit.get(t, 0.0) for t, w in weights.items()) / self.norm
+        get = unit.get
+        return (
+            sum(w * get(t, 0.0) for t, w in zip(self.terms, self.weights, strict=True)) / self.norm
+        )
+
+    def unit_weight(self, term: str) -> float:
+        """The weight of ``term`` in the unit-length centroid (0 when not held)."""
+        try:
+            return self.weights[self.terms.index(term)] / self.norm
+        except ValueError:
+            return 0.0
+
+    def as_dict(self) -> _Vector:
+        return dict(zip(self.terms, self.weights, strict=True))
+
+    def set(self, weights: _Vector) -> None:
+        self.terms = tuple(weights)
+        self.weights = array("f", weights.values())
+        self.norm = math.sqrt(sum(w * w for w in self.weights)) or 1.0
 
 
-@dataclass(slots=True)
 class _Story:
     """A story still held: time span, size, centroids and recent near-duplicate signatures."""
 
-    id: str
-    first: float
-    last: float
-    size: int = 0
-    doc_ids: list[str] = field(default_factory=list)
-    names: _Centroid = field(default_factory=_Centroid)
-    topic: _Centroid = field(default_factory=_Centroid)
-    signatures: list[bytes] = field(default_factory=list)
+    __slots__ = (
+        "first",
+        "handle",
+        "id",
+        "last",
+        "later_ids",
+        "names",
+        "signatures",
+        "size",
+        "topic",
+    )
+
+    def __init__(self, handle: int, story_id: str, when: float) -> None:
+        self.handle = handle
+        """Small integer key of the story in the indexes"""
+        self.id = story_id
+        self.first = self.last = when
+        self.size = 0
+        self.later_ids: list[str] | None = None
+        """ids of the members after the first (whose id is the story's)"""
+        self.names = _Centroid()
+        self.topic = _Centroid()
+        self.signatures: list[bytes] | None = None
+
+
+_Handles = int | array
+"""One story handle, or a sorted array of them (type code ``q``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,13 +265,15 @@ class StoryClusterer:
         """term -> documents in which it was capitalised inside a sentence"""
         self._lower_case: Counter[str] = Counter()
         """term -> documents in which it was written in lower case"""
-        self._stories: dict[str, _Story] = {}
+        self._stories: dict[int, _Story] = {}
+        """story handle -> story"""
+        self._next_handle = 0
         self._story_of_doc: dict[str, str] = {}
-        self._name_postings: dict[str, dict[str, float]] = {}
-        """name term -> {story id: its weight in the story's unit-length name centroid}"""
-        self._topic_postings: dict[str, dict[str, float]] = {}
-        self._buckets: dict[int, dict[str, None]] = {}
-        """LSH band key -> ids of the active stories with a recent member in that bucket"""
+        self._name_postings: dict[str, _Handles] = {}
+        """name term -> handles of the stories with that term in their name centroid"""
+        self._topic_postings: dict[str, _Handles] = {}
+        self._buckets: dict[int, _Handles] = {}
+        """LSH band key -> handles of the active stories with a recent member in that bucket"""
 
     # ------------------------------------------------------------------ public interface
 
@@ -249,8 +295,9 @@ class StoryClusterer:
         if story is None:
             story = self._similar_story(when, features)
         if story is None:
-            story = _Story(id=doc.id, first=when, last=when)
-            self._stories[story.id] = story
+            story = _Story(self._next_handle, doc.id, when)
+            self._next_handle += 1
+            self._stories[story.handle] = story
         self._join(story, doc.id, when, features)
         return story.id
 
@@ -273,8 +320,8 @@ class StoryClusterer:
                 self._forget(story)
             elif gap > self._window and story.signatures:
                 for signature in story.signatures:
-                    self._unbucket(story.id, self._band_keys(signature))
-                story.signatures.clear()
+                    self._unbucket(story.handle, self._band_keys(signature))
+                story.signatures = None
         excess = len(self._stories) - self._max_stories
         if excess > 0:
             for story in heapq.nsmallest(excess, self._stories.values(), key=self._closes_at):
@@ -361,17 +408,19 @@ class StoryClusterer:
 
     def _duplicate_story(self, when: float, signature: bytes) -> _Story | None:
         """The active story holding the closest near-duplicate of the document, if any."""
-        candidates: dict[str, None] = {}
+        candidates: dict[int, None] = {}
         for key in self._band_keys(signature):
-            candidates.update(self._buckets.get(key, {}))
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                candidates.update(dict.fromkeys(_members(bucket)))
         if not candidates:
             return None
         minima = np.frombuffer(signature, dtype=np.uint64)
         best: _Story | None = None
         best_jaccard = self._duplicate_jaccard
-        for story_id in candidates:
-            story = self._stories[story_id]
-            if _gap(story, when) > self._window:
+        for handle in candidates:
+            story = self._stories[handle]
+            if _gap(story, when) > self._window or not story.signatures:
                 continue
             for member in story.signatures:
                 agreeing = np.count_nonzero(np.frombuffer(member, dtype=np.uint64) == minima)
@@ -381,9 +430,9 @@ class StoryClusterer:
 
     def _similar_story(self, when: float, features: _Features) -> _Story | None:
         """The open story whose evidence clears its time-adjusted bar by the widest margin."""
-        partial: dict[str, float] = {}
-        self._accumulate(partial, features.names, self._name_postings)
-        self._accumulate(partial, features.topic, self._topic_postings)
+        partial: dict[int, float] = {}
+        self._accumulate(partial, features.names, self._name_postings, names=True)
+        self._accumulate(partial, features.topic, self._topic_postings, names=False)
         ranked = heapq.nlargest(self._candidates, partial.items(), key=_weight)
         use_names = len(features.names) >= self._min_names
         # Joining needs a names or topic cosine of at least half the smaller bar (the harmonic
@@ -392,17 +441,15 @@ class StoryClusterer:
         floor = min(self._threshold, self._title_names_floor) / 2
         best: _Story | None = None
         best_margin = 0.0
-        for story_id, partial_score in ranked:
+        for handle, partial_score in ranked:
             if partial_score < floor:
                 break
-            story = self._stories[story_id]
+            story = self._stories[handle]
             gap = _gap(story, when)
             if gap > self._open_for(story):
                 continue
             topic = story.topic.cosine(features.topic)
-            names = (
-                story.names.cosine(features.names) if use_names and story.names.weights else None
-            )
+            names = story.names.cosine(features.names) if use_names and story.names.terms else None
             if names is None:
                 score = topic
             else:
@@ -417,15 +464,27 @@ class StoryClusterer:
         return best
 
     def _accumulate(
-        self, partial: dict[str, float], unit: _Vector, postings: dict[str, dict[str, float]]
+        self,
+        partial: dict[int, float],
+        unit: _Vector,
+        postings: dict[str, _Handles],
+        *,
+        names: bool,
     ) -> None:
         """Add the dot products over the heaviest terms of ``unit`` to ``partial``."""
+        stories = self._stories
         for term, weight in heapq.nlargest(self._query_terms, unit.items(), key=_weight):
             posting = postings.get(term)
-            if posting is None or len(posting) > self._max_postings:
+            if posting is None:
                 continue
-            for story_id, story_weight in posting.items():
-                partial[story_id] = partial.get(story_id, 0.0) + weight * story_weight
+            if isinstance(posting, int):
+                posting = (posting,)
+            elif len(posting) > self._max_postings:
+                continue
+            for handle in posting:
+                story = stories[handle]
+                centroid = story.names if names else story.topic
+                partial[handle] = partial.get(handle, 0.0) + weight * centroid.unit_weight(term)
 
     def _open_for(self, story: _Story) -> float:
         """Seconds after its last article during which ``story`` can still be joined."""
@@ -440,65 +499,62 @@ class StoryClusterer:
         story.first = min(story.first, when)
         story.last = max(story.last, when)
         story.size += 1
-        story.doc_ids.append(doc_id)
+        if doc_id != story.id:
+            if story.later_ids is None:
+                story.later_ids = []
+            story.later_ids.append(doc_id)
         self._story_of_doc[doc_id] = story.id
         if features.signature is not None:
             self._remember_signature(story, features.signature)
-        self._update(story.id, story.names, features.names, self._name_postings)
-        self._update(story.id, story.topic, features.topic, self._topic_postings)
+        self._update(story.handle, story.names, features.names, self._name_postings)
+        self._update(story.handle, story.topic, features.topic, self._topic_postings)
 
     def _remember_signature(self, story: _Story, signature: bytes) -> None:
+        if story.signatures is None:
+            story.signatures = []
         story.signatures.append(signature)
         for key in self._band_keys(signature):
-            self._buckets.setdefault(key, {})[story.id] = None
+            _index_add(self._buckets, key, story.handle)
         if len(story.signatures) > self._recent_signatures:
             dropped = story.signatures.pop(1)  # keep the first and the most recent
             kept = {key for member in story.signatures for key in self._band_keys(member)}
-            self._unbucket(story.id, tuple(k for k in self._band_keys(dropped) if k not in kept))
+            self._unbucket(
+                story.handle, tuple(k for k in self._band_keys(dropped) if k not in kept)
+            )
 
     def _update(
-        self,
-        story_id: str,
-        centroid: _Centroid,
-        unit: _Vector,
-        postings: dict[str, dict[str, float]],
+        self, handle: int, centroid: _Centroid, unit: _Vector, postings: dict[str, _Handles]
     ) -> None:
-        """Add ``unit`` to ``centroid``, cut it to its heaviest terms and re-post its weights."""
+        """Add ``unit`` to ``centroid``, cut it to its heaviest terms and post its new terms."""
         if not unit:
             return
-        weights = centroid.weights
+        weights = centroid.as_dict()
         for term, weight in unit.items():
             weights[term] = weights.get(term, 0.0) + weight
         if len(weights) > self._centroid_terms:
-            heaviest = dict(heapq.nlargest(self._centroid_terms, weights.items(), key=_weight))
-            for term in weights.keys() - heaviest.keys():
-                _unpost(postings, term, story_id)
-            centroid.weights = weights = heaviest
-        centroid.norm = norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
-        for term, weight in weights.items():
-            posting = postings.get(term)
-            if posting is None:
-                posting = postings[term] = {}
-            posting[story_id] = weight / norm
+            weights = dict(heapq.nlargest(self._centroid_terms, weights.items(), key=_weight))
+        held = set(centroid.terms)
+        centroid.set(weights)
+        for term in held - weights.keys():
+            _index_remove(postings, term, handle)
+        for term in weights.keys() - held:
+            _index_add(postings, term, handle)
 
     def _forget(self, story: _Story) -> None:
-        del self._stories[story.id]
-        for doc_id in story.doc_ids:
+        del self._stories[story.handle]
+        self._story_of_doc.pop(story.id, None)
+        for doc_id in story.later_ids or ():
             self._story_of_doc.pop(doc_id, None)
-        for term in story.names.weights:
-            _unpost(self._name_postings, term, story.id)
-        for term in story.topic.weights:
-            _unpost(self._topic_postings, term, story.id)
-        for signature in story.signatures:
-            self._unbucket(story.id, self._band_keys(signature))
+        for term in story.names.terms:
+            _index_remove(self._name_postings, term, story.handle)
+        for term in story.topic.terms:
+            _index_remove(self._topic_postings, term, story.handle)
+        for signature in story.signatures or ():
+            self._unbucket(story.handle, self._band_keys(signature))
 
-    def _unbucket(self, story_id: str, band_keys: tuple[int, ...]) -> None:
+    def _unbucket(self, handle: int, band_keys: tuple[int, ...]) -> None:
         for key in band_keys:
-            bucket = self._buckets.get(key)
-            if bucket is not None:
-                bucket.pop(story_id, None)
-                if not bucket:
-                    del self._buckets[key]
+            _index_remove(self._buckets, key, handle)
 
 
 def _normalise(word: str) -> str | None:
@@ -546,7 +602,7 @@ def _coverage(headline: _Vector, story: _Story) -> float:
     total = sum(headline.values())
     if not total:
         return 0.0
-    names, topic = story.names.weights, story.topic.weights
+    names, topic = story.names.terms, story.topic.terms
     return sum(w for term, w in headline.items() if term in names or term in topic) / total
 
 
@@ -559,12 +615,37 @@ def _unit(vector: _Vector) -> _Vector:
     return {term: w / norm for term, w in vector.items()} if norm else {}
 
 
-def _unpost(postings: dict[str, dict[str, float]], term: str, story_id: str) -> None:
-    posting = postings.get(term)
-    if posting is not None:
-        posting.pop(story_id, None)
-        if not posting:
-            del postings[term]
+def _members(handles: _Handles) -> tuple[int, ...] | array:
+    return (handles,) if isinstance(handles, int) else handles
+
+
+def _index_add(index: dict[_Key, _Handles], key: _Key, handle: int) -> None:
+    """Add ``handle`` under ``key``: a lone handle is held as is, more as a sorted array."""
+    held = index.get(key)
+    if held is None:
+        index[key] = handle
+    elif isinstance(held, int):
+        if held != handle:
+            index[key] = array("q", (held, handle) if held < handle else (handle, held))
+    else:
+        at = bisect_left(held, handle)
+        if at == len(held) or held[at] != handle:
+            held.insert(at, handle)
+
+
+def _index_remove(index: dict[_Key, _Handles], key: _Key, handle: int) -> None:
+    held = index.get(key)
+    if held is None:
+        return
+    if isinstance(held, int):
+        if held == handle:
+            del index[key]
+        return
+    at = bisect_left(held, handle)
+    if at < len(held) and held[at] == handle:
+        del held[at]
+        if len(held) == 1:
+            index[key] = held[0]
 
 
 def _weight(item: tuple[str, float]) -> float:
