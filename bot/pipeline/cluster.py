@@ -215,6 +215,8 @@ class StoryClusterer:
         num_permutations: int = 32,
         bands: int = 8,
         centroid_terms: int = 48,
+        lone_terms: int = 32,
+        posted_terms: int = 16,
         query_terms: int = 24,
         max_postings: int = 1000,
         candidates: int = 8,
@@ -246,6 +248,8 @@ class StoryClusterer:
         self._bands = bands
         self._rows = num_permutations // bands
         self._centroid_terms = centroid_terms
+        self._lone_terms = lone_terms
+        self._posted_terms = posted_terms
         self._query_terms = query_terms
         self._max_postings = max_postings
         self._candidates = candidates
@@ -318,10 +322,13 @@ class StoryClusterer:
             gap = moment - story.last
             if gap > self._open_for(story):
                 self._forget(story)
-            elif gap > self._window and story.signatures:
-                for signature in story.signatures:
-                    self._unbucket(story.handle, self._band_keys(signature))
-                story.signatures = None
+            elif gap > self._window:
+                if story.signatures:
+                    for signature in story.signatures:
+                        self._unbucket(story.handle, self._band_keys(signature))
+                    story.signatures = None
+                if story.size == 1:
+                    self._cut(story, self._lone_terms)
         excess = len(self._stories) - self._max_stories
         if excess > 0:
             for story in heapq.nsmallest(excess, self._stories.values(), key=self._closes_at):
@@ -385,7 +392,11 @@ class StoryClusterer:
         return _Features(_unit(names), _unit(topic), headline, signature)
 
     def _signature(self, word_hashes: list[int]) -> bytes | None:
-        """MinHash signature (as bytes) of the word 3-shingles; None for fewer than 8 words.
+        """MinHash signature of the word 3-shingles; None for fewer than 8 words.
+
+        The low 32 bits of each minimum are kept (as bytes): two different minima agree there
+        once in 2**32, so the estimated Jaccard similarity is unchanged and the signature half as
+        large.
 
         Each permutation is ``a * x + b`` modulo 2**64 with odd ``a``, a bijection on 64 bits.
         """
@@ -394,11 +405,11 @@ class StoryClusterer:
         hashed = np.array(word_hashes, dtype=np.uint64)
         shingles = (hashed[:-2] << np.uint64(42)) ^ (hashed[1:-1] << np.uint64(21)) ^ hashed[2:]
         minima = (np.outer(np.unique(shingles), self._hash_a) + self._hash_b).min(axis=0)
-        return minima.tobytes()
+        return minima.astype(np.uint32).tobytes()
 
     def _band_keys(self, signature: bytes) -> tuple[int, ...]:
         """One LSH bucket key per band of ``rows`` hash values."""
-        width = self._rows * 8
+        width = self._rows * 4
         return tuple(
             hash((band, signature[band * width : (band + 1) * width]))
             for band in range(self._bands)
@@ -415,7 +426,7 @@ class StoryClusterer:
                 candidates.update(dict.fromkeys(_members(bucket)))
         if not candidates:
             return None
-        minima = np.frombuffer(signature, dtype=np.uint64)
+        minima = np.frombuffer(signature, dtype=np.uint32)
         best: _Story | None = None
         best_jaccard = self._duplicate_jaccard
         for handle in candidates:
@@ -423,7 +434,7 @@ class StoryClusterer:
             if _gap(story, when) > self._window or not story.signatures:
                 continue
             for member in story.signatures:
-                agreeing = np.count_nonzero(np.frombuffer(member, dtype=np.uint64) == minima)
+                agreeing = np.count_nonzero(np.frombuffer(member, dtype=np.uint32) == minima)
                 if agreeing / minima.size >= best_jaccard:
                     best, best_jaccard = story, agreeing / minima.size
         return best
@@ -531,23 +542,42 @@ class StoryClusterer:
         weights = centroid.as_dict()
         for term, weight in unit.items():
             weights[term] = weights.get(term, 0.0) + weight
-        if len(weights) > self._centroid_terms:
-            weights = dict(heapq.nlargest(self._centroid_terms, weights.items(), key=_weight))
-        held = set(centroid.terms)
-        centroid.set(weights)
-        for term in held - weights.keys():
+        self._set(handle, centroid, weights, self._centroid_terms, postings)
+
+    def _set(
+        self,
+        handle: int,
+        centroid: _Centroid,
+        weights: _Vector,
+        terms: int,
+        postings: dict[str, _Handles],
+    ) -> None:
+        """Hold the ``terms`` heaviest of ``weights`` in ``centroid``; post the heaviest."""
+        was_posted = set(centroid.terms[: self._posted_terms])
+        centroid.set(dict(heapq.nlargest(terms, weights.items(), key=_weight)))
+        posted = set(centroid.terms[: self._posted_terms])
+        for term in was_posted - posted:
             _index_remove(postings, term, handle)
-        for term in weights.keys() - held:
+        for term in posted - was_posted:
             _index_add(postings, term, handle)
+
+    def _cut(self, story: _Story, terms: int) -> None:
+        """Cut both centroids of ``story`` to their ``terms`` heaviest terms."""
+        for centroid, postings in (
+            (story.names, self._name_postings),
+            (story.topic, self._topic_postings),
+        ):
+            if len(centroid.terms) > terms:
+                self._set(story.handle, centroid, centroid.as_dict(), terms, postings)
 
     def _forget(self, story: _Story) -> None:
         del self._stories[story.handle]
         self._story_of_doc.pop(story.id, None)
         for doc_id in story.later_ids or ():
             self._story_of_doc.pop(doc_id, None)
-        for term in story.names.terms:
+        for term in story.names.terms[: self._posted_terms]:
             _index_remove(self._name_postings, term, story.handle)
-        for term in story.topic.terms:
+        for term in story.topic.terms[: self._posted_terms]:
             _index_remove(self._topic_postings, term, story.handle)
         for signature in story.signatures or ():
             self._unbucket(story.handle, self._band_keys(signature))
