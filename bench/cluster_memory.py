@@ -3,8 +3,9 @@
     python bench/cluster_memory.py [--docs 20000] [--data ../shared/data/clusters/dev.jsonl]
 
 Streams made-up documents through one clusterer, all inside one ``window`` (so every story keeps
-its near-duplicate signatures: the worst case), and prints the memory it holds, measured with
-tracemalloc (allocations, not affected by other processes), per story held. Two streams:
+its near-duplicate signatures and all its terms: the worst case), and prints the memory it holds,
+measured with tracemalloc (allocations, not affected by other processes), per story held. Two
+streams:
 
 * **dev words**: each document ~2000 characters of dev words drawn at random, so the vocabulary,
   length and names are those of real news (almost all become stories of one article);
@@ -12,8 +13,11 @@ tracemalloc (allocations, not affected by other processes), per story held. Two 
 
 A breakdown by structure (stories with their centroids and signatures, inverted-index postings,
 LSH buckets, document index, vocabulary and IDF counts) comes from a walk of the clusterer's
-objects, each object counted once. Last, a capped run shows which stories ``max_stories``
-eviction drops when the cap is reached.
+objects, each object counted once. A third row streams the dev-word documents over 20 days,
+pruning as the bot does, so the stories held are those of the last 14 days, most of them past
+their base window (signatures dropped, a lone story cut to ``lone_terms``). Last, the dev and
+crowded dev sets are clustered with a cap far below the stories they need, to show what
+``max_stories`` eviction costs under load.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import statistics
 import sys
-import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.clustering import DATA_CANDIDATES, _synthetic, load_gold
+from bench.clustering import DATA_CANDIDATES, _crowded, _synthetic, load_gold, score
 from bot.pipeline.cluster import ClusterDocument, StoryClusterer
 
 VOCABULARY = ("_words", "_doc_freq", "_capitalised", "_lower_case")
@@ -96,16 +100,17 @@ def breakdown(clusterer: StoryClusterer) -> dict[str, int]:
     return sizes
 
 
-def measure(name: str, documents: list[ClusterDocument]) -> None:
+def measure(name: str, documents: list[ClusterDocument], prune_every: int = 0) -> None:
+    """Print one row: memory held after streaming ``documents`` (pruning every so many)."""
     gc.collect()
     tracemalloc.start()
     try:
         base, _ = tracemalloc.get_traced_memory()
         clusterer = StoryClusterer()
-        cpu = time.process_time()
-        for doc in documents:
+        for n, doc in enumerate(documents, start=1):
             clusterer.add(doc)
-        cpu = time.process_time() - cpu
+            if prune_every and n % prune_every == 0:
+                clusterer.prune(doc.published)
         gc.collect()
         held, _ = tracemalloc.get_traced_memory()
     finally:
@@ -119,25 +124,36 @@ def measure(name: str, documents: list[ClusterDocument]) -> None:
         f"| {(held - base) / stories:,.0f} | {per_story / stories:,.0f} "
         f"| {vocabulary / 1e6:.1f} | "
         + " | ".join(f"{sizes[part] / stories:,.0f}" for part in PER_STORY)
-        + f" | {cpu / len(documents) * 1e3:.2f} |"
+        + " |"
     )
 
 
-def eviction(documents: list[ClusterDocument], cap: int) -> None:
-    """Stream with ``max_stories=cap``, pruning every 500; say what is left at the end."""
+def _capped(documents: list[ClusterDocument], cap: int) -> dict[str, str]:
     clusterer = StoryClusterer(max_stories=cap)
-    for n, doc in enumerate(documents):
-        clusterer.add(doc)
-        if n % 500 == 499:
-            clusterer.prune(doc.published)
-    sizes = [story.size for story in clusterer._stories.values()]
-    developing = sum(size > 1 for size in sizes)
+    placed: dict[str, str] = {}
+    for doc in documents:
+        placed[doc.id] = clusterer.add(doc)
+        clusterer.prune(doc.published)
+    return placed
+
+
+def eviction(documents: list[ClusterDocument], gold: dict[str, str]) -> None:
+    """Dev and crowded-dev scores when ``max_stories`` is far below what the stream needs."""
+    crowded = [_crowded(documents, gold, seed) for seed in range(5)]
     print(
-        f"\neviction: {len(documents):,} dev-word documents with max_stories={cap:,}, "
-        "prune every 500: "
-        f"{len(clusterer):,} stories held ({developing:,} of two or more articles); a lone story "
-        "closes 14 d after its article, a developing one 365 d, so the lone ones go first"
+        "\neviction under load: dev set (30 events) and crowded dev set (mean of 5 draws) with a "
+        "cap on the stories held, pruned after every article\n"
     )
+    print("| max_stories | dev pair F1 | dev B3 F1 | crowded pair F1 | crowded B3 F1 |")
+    print("|---|---|---|---|---|")
+    for cap in (5, 10, 20, 20_000):
+        dev = score(gold, _capped(documents, cap))
+        results = [score(gold, _capped(stream, cap)) for stream in crowded]
+        print(
+            f"| {cap:,} | {dev.pair_f1:.3f} | {dev.bcubed_f1:.3f} "
+            f"| {statistics.mean(r.pair_f1 for r in results):.3f} "
+            f"| {statistics.mean(r.bcubed_f1 for r in results):.3f} |"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     span = timedelta(days=2)
     streams: list[tuple[str, list[ClusterDocument]]] = []
     if data is not None and data.exists():
-        dev, _ = load_gold(data)
+        dev, gold = load_gold(data)
         streams.append(("dev words", cut_ups(dev, args.docs, span)))
     synthetic, _ = _synthetic(args.docs, span)
     streams.append(("synthetic", synthetic))
@@ -159,15 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         "| stream | docs | stories | traced MB | traced B/story | per-story B/story "
-        "| vocabulary MB | "
-        + " | ".join(f"{part} B/story" for part in PER_STORY)
-        + " | CPU ms/doc |"
+        "| vocabulary MB | " + " | ".join(f"{part} B/story" for part in PER_STORY) + " |"
     )
-    print("|---|---|---|---|---|---|---|" + "---|" * len(PER_STORY) + "---|")
+    print("|---|---|---|---|---|---|---|" + "---|" * len(PER_STORY))
     for name, documents in streams:
-        measure(name, documents)
+        measure(f"{name}, all in one window", documents)
     if data is not None and data.exists():
-        eviction(streams[0][1], cap=args.docs // 4)
+        steady = cut_ups(dev, args.docs, timedelta(days=20), seed=12)
+        measure("dev words over 20 days, prune every 100 (steady state)", steady, prune_every=100)
+    if data is not None and data.exists():
+        eviction(dev, gold)
     return 0
 
 
