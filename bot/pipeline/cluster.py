@@ -375,35 +375,45 @@ class StoryClusterer:
         lead = _without_repeated_headline(doc.text[: self._lead_chars], doc.title)
         memo = self._words
         words = _WORD.findall(lead)
-        known = [memo.get(word) or self._word(word) for word in words]
-        counts = Counter(term for term, _, _ in known if term)
+        counts: dict[str, float] = {}
+        lower_case: set[str] = set()
+        for word, times in Counter(words).items():  # each distinct word once
+            term, _, lower = memo.get(word) or self._word(word)
+            if term:
+                counts[term] = counts.get(term, 0) + times
+                if lower:
+                    lower_case.add(term)
         title_words = _WORD.findall(doc.title)
-        headline_terms = [term for term in (self._word(word)[0] for word in title_words) if term]
+        word_of = self._word
+        headline_terms = [
+            term for term in ((memo.get(w) or word_of(w))[0] for w in title_words) if term
+        ]
         for term in headline_terms:
-            counts[term] += self._title_weight
+            counts[term] = counts.get(term, 0) + self._title_weight
         self._doc_count += 1
         self._doc_freq.update(counts.keys())
         lines = lead.split("\n")
-        if any(_is_heading(line) for line in lines):
-            lead = "\n".join(line for line in lines if not _is_heading(line))
+        kept = [line for line in lines if not _is_heading(line)]
+        if len(kept) < len(lines):
+            lead = "\n".join(kept)
         capitalised = _MID_SENTENCE_CAPITAL.findall(lead)
         if not _is_title_case(title_words):
             capitalised += _MID_SENTENCE_CAPITAL.findall(doc.title)
-        self._capitalised.update({term for term in (self._word(w)[0] for w in capitalised) if term})
-        self._lower_case.update({term for term, _, lower in known if lower and term})
+        self._capitalised.update(
+            {term for term in ((memo.get(w) or word_of(w))[0] for w in capitalised) if term}
+        )
+        self._lower_case.update(lower_case)
         idf_numerator = math.log(self._doc_count + 1) + 1.0
         doc_freq = self._doc_freq
         capitalised_in, lower_in = self._capitalised.get, self._lower_case.get
-        idf = {term: idf_numerator - math.log(doc_freq[term] + 1) for term in counts}
+        log = math.log
         names: _Vector = {}
         topic: _Vector = {}
         for term, count in counts.items():
-            if count <= 0:
-                continue
-            weight = (1.0 + math.log(count)) * idf[term]
+            weight = (1.0 + log(count)) * (idf_numerator - log(doc_freq[term] + 1))
             (names if capitalised_in(term, 0) > lower_in(term, 0) else topic)[term] = weight
-        headline = {term: idf[term] for term in headline_terms}
-        signature = self._signature([word_hash for _, word_hash, _ in known])
+        headline = {term: idf_numerator - log(doc_freq[term] + 1) for term in headline_terms}
+        signature = self._signature([memo[word][1] for word in words])
         return _Features(_unit(names), _unit(topic), headline, signature)
 
     def _signature(self, word_hashes: list[int]) -> bytes | None:
@@ -419,7 +429,7 @@ class StoryClusterer:
             return None
         hashed = np.array(word_hashes, dtype=np.uint64)
         shingles = (hashed[:-2] << np.uint64(42)) ^ (hashed[1:-1] << np.uint64(21)) ^ hashed[2:]
-        minima = (np.outer(np.unique(shingles), self._hash_a) + self._hash_b).min(axis=0)
+        minima = (np.outer(shingles, self._hash_a) + self._hash_b).min(axis=0)
         return minima.astype(np.uint32).tobytes()
 
     def _band_keys(self, signature: bytes) -> tuple[int, ...]:
