@@ -410,6 +410,8 @@ class StoryClusterer:
         names: _Vector = {}
         topic: _Vector = {}
         for term, count in counts.items():
+            if count <= 0:  # a headline term with title_weight 0
+                continue
             weight = (1.0 + log(count)) * (idf_numerator - log(doc_freq[term] + 1))
             (names if capitalised_in(term, 0) > lower_in(term, 0) else topic)[term] = weight
         headline = {term: idf_numerator - log(doc_freq[term] + 1) for term in headline_terms}
