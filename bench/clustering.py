@@ -15,6 +15,9 @@ days for the per-document cost when the window is full.
 Every setting is also run on the made-up hard negatives of ``tests/fixtures/clusters``: a cell
 marked ``✗`` merged two different fixture events or split one, so a setting that scores well
 on the dev set but would merge two quakes or two stories from one city shows up as such.
+
+Memory per open story, and what ``max_stories`` eviction costs under load:
+``bench/cluster_memory.py``.
 """
 
 from __future__ import annotations

@@ -292,6 +292,37 @@ def test_memory_returns_to_its_level_after_pruning() -> None:
     assert after_second - after_first < held_while_open / 10
 
 
+def test_over_the_cap_the_least_recently_joined_story_goes_first() -> None:
+    clusterer = StoryClusterer(max_stories=1)
+    for doc_id in ("trm-1", "trm-2", "trm-3"):  # a developing story, open for a year
+        clusterer.add(BY_ID[doc_id])
+    clusterer.add(BY_ID["ppc-1"])  # a lone report, two weeks later
+    clusterer.prune(BY_ID["ppc-1"].published)
+    assert len(clusterer) == 1
+    assert clusterer.story_of("ppc-1") == "ppc-1"
+    assert clusterer.story_of("trm-3") is None
+
+
+@pytest.mark.slow
+def test_an_open_story_holds_a_few_kilobytes() -> None:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    clusterer = StoryClusterer()
+    for doc in _random_stream(300, start, per_day=600, seed=5):  # learn the vocabulary
+        clusterer.add(doc)
+    held_before = len(clusterer)
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        for doc in _random_stream(300, start + timedelta(hours=12), per_day=600, seed=6):
+            clusterer.add(doc)
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    new_stories = len(clusterer) - held_before
+    assert new_stories > 250  # unrelated articles: lone stories, all inside the window
+    assert (after - before) / new_stories < 4000
+
+
 def test_a_naive_publication_time_is_refused() -> None:
     doc = replace(BY_ID["fer-1"], published=datetime(2025, 3, 13, 14, 2))
     with pytest.raises(ValueError, match="naive"):
