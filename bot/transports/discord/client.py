@@ -18,6 +18,7 @@ from bot.config import DiscordSettings
 from bot.core.errors import ConfigError
 from bot.transports.discord.errors import NewsTree
 from bot.transports.discord.messages import NO_MENTIONS
+from bot.transports.discord.views import PageBook, PageButton
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -45,6 +46,7 @@ class NewsBot(commands.Bot):
             tree_cls=NewsTree,
         )
         self.services = services
+        self.page_book = PageBook()
         self._sync_state = sync_state
         self._dev_guild_id = dev_guild_id
         self._on_first_ready: Callable[[], None] | None = None
@@ -55,6 +57,7 @@ class NewsBot(commands.Bot):
         await self.add_cog(news.NewsCog(self.services))
         await self.add_cog(subscriptions.SubscriptionsCog(self.services))
         await self.add_cog(admin.AdminCog(self.services))
+        self.add_dynamic_items(PageButton)
         await self.sync_commands_if_changed()
 
     async def sync_commands_if_changed(self) -> bool:

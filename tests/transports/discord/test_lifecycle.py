@@ -188,3 +188,37 @@ async def test_dev_guild_gets_the_commands_directly(tmp_path: Path, feeds: FeedS
         await emu.wait_for_command_sync(guild_id=guild.id, timeout=60)
         assert "brief" in emu.commands(guild_id=guild.id)
         await stop_bot(process)
+
+
+async def test_page_buttons_after_a_restart_say_the_pages_expired(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    feeds.add(
+        "/many.xml", rss("Many Stories", [story("canal", n, feeds.base_url) for n in range(14)])
+    )
+    workspace = write_config(
+        tmp_path, allow=[feeds.allow_entry], extra="[briefing]\nmax_stories = 14"
+    )
+    async with Emulator() as emu:
+        guild = emu.add_guild(name="Pages")
+        emu.add_text_channel(guild.id, "general")
+        admin = emu.add_member(guild.id, username="admin", permissions=ADMIN_PERMISSIONS)
+        log = tmp_path / "bot.log"
+        process = await start_bot(emu, workspace.env, log)
+        await emu.wait_for_command_sync(timeout=60)
+        await emu.wait_until_connected()
+        user = admin.user.id
+        await (
+            await emu.invoke("feeds add", {"url": feeds.url("/many.xml")}, user_id=user)
+        ).wait_original()
+        first = await (await emu.invoke("brief", {}, user_id=user)).wait_original()
+        assert "Page 1 of" in first.content
+        assert await stop_bot(process) == 0
+        restarted = await start_bot(emu, workspace.env, log)
+        await emu.wait_until_connected()
+        pressed = await emu.click(first, label="Next", user_id=user)
+        answer = await pressed.wait_original()
+        assert answer.ephemeral
+        assert "expired" in answer.content
+        assert "Page 1 of" in emu.message(first.id).content  # the message itself is untouched
+        await stop_bot(restarted)

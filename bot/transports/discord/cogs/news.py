@@ -18,7 +18,7 @@ from bot.render.embeds import (
 )
 from bot.services.validation import MAX_HOURS, MAX_QUERY_CHARS
 from bot.transports.discord.messages import reply, send_page, think_in_public
-from bot.transports.discord.views import Pager
+from bot.transports.discord.views import page_book, page_controls, page_text
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -104,10 +104,10 @@ async def _send_pages(interaction: discord.Interaction, pages: Sequence[MessageP
             interaction, pages[0] if pages else MessagePage(content="Nothing found.", embeds=())
         )
         return
-    pager = Pager(pages, owner_id=interaction.user.id)
+    key = page_book(interaction).add(interaction.user.id, pages)
     first = pages[0]
     await send_page(
         interaction,
-        MessagePage(content=pager.content_for_first_page(), embeds=first.embeds),
-        view=pager,
+        MessagePage(content=page_text(first, 0, len(pages)), embeds=first.embeds),
+        view=page_controls(key, 0, len(pages)),
     )
