@@ -19,6 +19,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ import feedparser
 from bot.core.errors import ParseError
 from bot.core.models import FeedEntry, ParsedFeed
 from bot.pipeline.charset import decode_document
+from bot.pipeline.query import QueryMatcher
 from bot.pipeline.text import clean_inline, html_to_text
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "MAX_URL_CHARS",
     "TITLE_LIMIT",
+    "TokenizingFeedParser",
     "parse_article_file",
     "parse_feed",
     "parse_folder",
@@ -81,6 +84,30 @@ def parse_feed(
     if document.lstrip(" \t\r\n").startswith("{") or "json" in content_type.lower():
         return _parse_json_feed(document, url)
     return _parse_xml_feed(document, url, headers)
+
+
+class TokenizingFeedParser:
+    """:func:`parse_feed`, with each entry's :attr:`FeedEntry.match_tokens` computed.
+
+    Meant for a parser worker (:class:`bot.pipeline.isolation.ParserPool` keeps one instance
+    per worker, so the stem cache stays warm): stemming is most of the cost of matching an
+    article against subscriptions, and there it runs beside the bot's process, not in it.
+    """
+
+    __slots__ = ("_matcher",)
+
+    def __init__(self) -> None:
+        self._matcher = QueryMatcher()
+
+    def __call__(
+        self, body: bytes, *, url: str = "", headers: Mapping[str, str] | None = None
+    ) -> ParsedFeed:
+        parsed = parse_feed(body, url=url, headers=headers)
+        tokens = self._matcher.tokens
+        entries = tuple(
+            replace(entry, match_tokens=tokens(entry.title, entry.text)) for entry in parsed.entries
+        )
+        return replace(parsed, entries=entries)
 
 
 def strip_declarations(document: str) -> str:

@@ -526,6 +526,9 @@ class MatchDocument:
     text: str
     source_host: str
     source_name: str
+    tokens: tuple[str, ...] | None = None
+    """:meth:`QueryMatcher.tokens` of the title and text, when computed ahead (in a parser
+    worker); None: computed on matching."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -611,16 +614,22 @@ class QueryMatcher:
         """The words of a source name or ``source:`` value, folded but not stemmed."""
         return tuple(_fold(word) for word in query_words(text))
 
-    def document_terms(self, doc: MatchDocument) -> DocumentTerms:
-        """Reduce an article for matching (call once per article)."""
+    def tokens(self, title: str, text: str) -> tuple[str, ...]:
+        """The stems of ``title`` and ``text`` in order, with a boundary marker between them:
+        the costly part of :meth:`document_terms`, which a parser worker may do ahead
+        (:attr:`MatchDocument.tokens`)."""
         stem_chunk = self._stem_chunk
-        tokens = tuple(
+        return tuple(
             chain(
-                chain.from_iterable(map(stem_chunk, doc.title.split())),
+                chain.from_iterable(map(stem_chunk, title.split())),
                 (_BOUNDARY,),
-                chain.from_iterable(map(stem_chunk, doc.text.split())),
+                chain.from_iterable(map(stem_chunk, text.split())),
             )
         )
+
+    def document_terms(self, doc: MatchDocument) -> DocumentTerms:
+        """Reduce an article for matching (call once per article)."""
+        tokens = doc.tokens if doc.tokens is not None else self.tokens(doc.title, doc.text)
         stems = frozenset(tokens).difference((_BOUNDARY,))
         host = doc.source_host.strip().casefold()
         if "://" in host:
