@@ -40,6 +40,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "MAX_URL_CHARS",
     "TITLE_LIMIT",
+    "TOKENIZED_CHARS_PER_FEED",
     "TokenizingFeedParser",
     "parse_article_file",
     "parse_feed",
@@ -54,6 +55,8 @@ MAX_TEXT_CHARS = 100_000
 """Characters of text kept per entry (cut at a paragraph or word)."""
 TITLE_LIMIT = 300
 MAX_URL_CHARS = 2048
+TOKENIZED_CHARS_PER_FEED = 2_000_000
+"""Characters of entry text per feed that :class:`TokenizingFeedParser` stems ahead."""
 _MAX_MARKUP_CHARS = 4 * MAX_TEXT_CHARS
 """Markup looked at per entry: HTML is rarely more than four times its text."""
 
@@ -92,6 +95,8 @@ class TokenizingFeedParser:
     Meant for a parser worker (:class:`bot.pipeline.isolation.ParserPool` keeps one instance
     per worker, so the stem cache stays warm): stemming is most of the cost of matching an
     article against subscriptions, and there it runs beside the bot's process, not in it.
+    Entries past ``TOKENIZED_CHARS_PER_FEED`` characters of title and text keep None (the bot
+    stems them one at a time when it matches them), so a huge feed's answer stays small.
     """
 
     __slots__ = ("_matcher",)
@@ -104,10 +109,16 @@ class TokenizingFeedParser:
     ) -> ParsedFeed:
         parsed = parse_feed(body, url=url, headers=headers)
         tokens = self._matcher.tokens
-        entries = tuple(
-            replace(entry, match_tokens=tokens(entry.title, entry.text)) for entry in parsed.entries
-        )
-        return replace(parsed, entries=entries)
+        budget = TOKENIZED_CHARS_PER_FEED
+        entries = []
+        for entry in parsed.entries:
+            budget -= len(entry.title) + len(entry.text)
+            entries.append(
+                replace(entry, match_tokens=tokens(entry.title, entry.text))
+                if budget >= 0
+                else entry
+            )
+        return replace(parsed, entries=tuple(entries))
 
 
 def strip_declarations(document: str) -> str:

@@ -13,6 +13,7 @@ from bot.pipeline.parse import (
     MAX_ENTRIES,
     MAX_TEXT_CHARS,
     TITLE_LIMIT,
+    TOKENIZED_CHARS_PER_FEED,
     TokenizingFeedParser,
     parse_article_file,
     parse_feed,
@@ -79,6 +80,17 @@ def test_the_tokenizing_parser_adds_match_tokens_and_nothing_else() -> None:
         == plain
     )
     assert reader(body, url=url) == tokenized
+
+
+def test_the_tokenizing_parser_leaves_entries_past_its_budget_to_the_bot() -> None:
+    text = " word" * 10_000
+    count = TOKENIZED_CHARS_PER_FEED // len(text) + 3
+    items = "".join(item(f"Story {n}", str(n), text) for n in range(count))
+    entries = TokenizingFeedParser()(rss(items).encode(), url=BASE).entries
+    tokenized = [e for e in entries if e.match_tokens is not None]
+    assert 0 < len(tokenized) < len(entries) == count
+    assert sum(len(e.title) + len(e.text) for e in tokenized) <= TOKENIZED_CHARS_PER_FEED
+    assert entries[: len(tokenized)] == tuple(tokenized)
 
 
 def test_atom_1_0_entries() -> None:
