@@ -1,6 +1,7 @@
 """End-to-end ingest speed and memory, against feedparser's floor on the same bytes.
 
     python3 dev.py bench ingest [--feeds 200] [--items 50] [--subscriptions 1000] [--pages]
+                                [--parse-processes N] [--profile N]
 
 A loopback aiohttp server in its own process serves FEEDS generated RSS feeds of ITEMS distinct
 ~2 KB stories (with ``--pages``: ~300-character teasers whose article pages the bot fetches and
@@ -9,8 +10,11 @@ extracts, ``extract_full_text``). The bot runs in a fresh process through the re
 every feed: fetch, parse, dedupe, cluster into stories, match SUBSCRIPTIONS topic
 subscriptions and plan channel posts, store with full-text indexing; summaries stay lazy).
 Feeds are marked initialised first, so every item is new and alert matching runs for all of
-them. Then the floor: feedparser alone (our options: ``sanitize_html=False``,
-``resolve_relative_uris=False``) on the same bytes, on one core. Prints tables; asserts nothing.
+them. CPU is reported per process (the bot's own, and the rest: its parser workers) and per
+item, since wall time on a shared machine is noisy. Then the floor: feedparser alone (our
+options: ``sanitize_html=False``, ``resolve_relative_uris=False``), our ``parse_feed``, and
+the ``TokenizingFeedParser`` the workers run (parse, plus the stems alert matching reads) on
+the same bytes, on one core. Prints tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -96,7 +100,7 @@ def floor(bodies: list[bytes]) -> list[tuple[str, float, int]]:
     """(parser, CPU seconds, items) for feedparser alone and for our parse_feed."""
     import feedparser
 
-    from bot.pipeline.parse import parse_feed
+    from bot.pipeline.parse import TokenizingFeedParser, parse_feed
 
     rows = []
     started = time.process_time()
@@ -109,29 +113,87 @@ def floor(bodies: list[bytes]) -> list[tuple[str, float, int]]:
     started = time.process_time()
     items = sum(len(parse_feed(body, url="http://127.0.0.1/").entries) for body in bodies)
     rows.append(("bot.pipeline.parse.parse_feed", time.process_time() - started, items))
+    started = time.process_time()
+    reader = TokenizingFeedParser()
+    items = sum(len(reader(body, url="http://127.0.0.1/").entries) for body in bodies)
+    rows.append(("TokenizingFeedParser (+ match tokens)", time.process_time() - started, items))
     return rows
 
 
 def run_bot(
-    endpoints: list[str], feeds: int, pages: bool, queries: list[str], processes: int | None
+    endpoints: list[str],
+    feeds: int,
+    pages: bool,
+    queries: list[str],
+    processes: int | None,
+    profile: int = 0,
 ) -> dict:
-    """In a fresh process: open the services, add feeds and subscriptions, poll once."""
-    return asyncio.run(_run_bot(endpoints, feeds, pages, queries, processes))
+    """In a fresh process: open the services, add feeds and subscriptions, poll once. With
+    ``profile``, the poll cycle's top functions by CPU time in the bot process."""
+    return asyncio.run(_run_bot(endpoints, feeds, pages, queries, processes, profile))
+
+
+class _ThreadProfiles:
+    """cProfile in every thread of the default executor (where the ingest work runs), timed
+    by each thread's own CPU clock, so waiting for the GIL or a lock does not count."""
+
+    def __init__(self) -> None:
+        import concurrent.futures.thread as executor_threads
+        import cProfile
+        import threading
+
+        self._profiles: dict[int, cProfile.Profile] = {}
+        self._module = executor_threads
+        self._original = original = executor_threads._WorkItem.run
+        profiles, new_profile, thread_id = self._profiles, cProfile.Profile, threading.get_ident
+
+        def run(item: object) -> None:
+            profile = profiles.setdefault(thread_id(), new_profile(time.thread_time))
+            profile.enable()
+            try:
+                original(item)
+            finally:
+                profile.disable()
+
+        self._run = run
+
+    def __enter__(self) -> _ThreadProfiles:
+        self._module._WorkItem.run = self._run
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._module._WorkItem.run = self._original
+
+    def top(self, count: int) -> str:
+        import io
+        import pstats
+
+        if not self._profiles:
+            return ""
+        out = io.StringIO()
+        stats = pstats.Stats(*self._profiles.values(), stream=out)
+        stats.sort_stats("tottime").print_stats(count)
+        return out.getvalue()
 
 
 async def _run_bot(
-    endpoints: list[str], feeds: int, pages: bool, queries: list[str], processes: int | None
+    endpoints: list[str],
+    feeds: int,
+    pages: bool,
+    queries: list[str],
+    processes: int | None,
+    profile: int = 0,
 ) -> dict:
     from bot.app import open_services
-    from bot.config import FetchSettings, PollSettings, Settings
+    from bot.config import FetchSettings, ParseSettings, Settings
 
     with tempfile.TemporaryDirectory(prefix="newsbot-ingest-") as folder:
-        poll = PollSettings() if processes is None else PollSettings(parse_processes=processes)
+        parse = ParseSettings() if processes is None else ParseSettings(workers=processes)
         settings = Settings(
             data_dir=Path(folder),
             log_level="WARNING",
             fetch=FetchSettings(allow_networks=("127.0.0.0/8",)),
-            poll=poll,
+            parse=parse,
         )
         async with open_services(settings) as services:
             store = services.store
@@ -154,7 +216,11 @@ async def _run_bot(
             rss_before, cpu_before = peak_rss_mib(), cpu_seconds()
             own_before = time.process_time()
             started = time.perf_counter()
-            results = await services.poller.poll_due()
+            if profile:
+                with _ThreadProfiles() as profiles:
+                    results = await services.poller.poll_due()
+            else:
+                results = await services.poller.poll_due()
             wall = time.perf_counter() - started
             cpu = cpu_seconds() - cpu_before
             own_cpu = time.process_time() - own_before
@@ -175,6 +241,7 @@ async def _run_bot(
         "rss_before": rss_before,
         "rss": peak_rss_mib(),
         "workers_rss": workers_rss,
+        "profile": profiles.top(profile) if profile else "",
     }
 
 
@@ -185,7 +252,14 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--pages", action="store_true", help="teaser items + pages to extract")
     parser.add_argument(
-        "--parse-processes", type=int, help="poll.parse_processes (default: the config default)"
+        "--parse-processes", type=int, help="parse.workers (default: the config default)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the bot process's N costliest functions (slows the run down)",
     )
     args = parser.parse_args()
     if args.pages and args.items > 30:
@@ -201,7 +275,13 @@ def main() -> None:
             ]
             queries = subscription_queries(args.subscriptions)
             bot = run_in_child(
-                run_bot, server.endpoints, args.feeds, args.pages, queries, args.parse_processes
+                run_bot,
+                server.endpoints,
+                args.feeds,
+                args.pages,
+                queries,
+                args.parse_processes,
+                args.profile,
             )
         server_cpu = server.cpu_seconds
     floors = floor(bodies)
@@ -214,7 +294,8 @@ def main() -> None:
         f"End-to-end ingest: {args.feeds} feeds x {args.items} {kind} = {total:,} items, "
         f"{args.subscriptions} subscriptions, one poll cycle (open_services, Poller.poll_due)",
         ("new items", "stored", "deliveries", "wall s", "items/s", "CPU s", "of it bot process",
-         "peak RSS MiB", "parser's peak RSS MiB", "server CPU s"),
+         "bot ms/item", "workers ms/item", "peak RSS MiB", "parser's peak RSS MiB",
+         "server CPU s"),
         [(
             f"{bot['new']:,}",
             f"{bot['stored']:,}",
@@ -223,6 +304,8 @@ def main() -> None:
             f"{rate:,.0f}",
             f"{bot['cpu']:.2f}",
             f"{bot['own_cpu']:.2f}",
+            f"{bot['own_cpu'] * 1000 / max(bot['new'], 1):.2f}",
+            f"{(bot['cpu'] - bot['own_cpu']) * 1000 / max(bot['new'], 1):.2f}",
             f"{bot['rss']:.0f}",
             f"{bot['workers_rss']:.0f}",
             f"{server_cpu:.2f}",
@@ -232,6 +315,9 @@ def main() -> None:
     for name, seconds, items in floors:
         floor_rows.append((name, f"{items:,}", f"{seconds:.2f}", f"{items / seconds:,.0f}",
                            f"{rate / (items / seconds):.2f}"))  # fmt: skip
+    if bot["profile"]:
+        print("\nBot process, poll cycle, by own CPU time (executor threads; cProfile slows it)")
+        print(bot["profile"])
     print_table(
         "Floor: parsing the same bytes alone, one core (CPU time)",
         ("parser", "items", "CPU s", "items/s", "end-to-end / floor"),

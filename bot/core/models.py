@@ -37,6 +37,9 @@ class FeedEntry:
     published: datetime | None
     text: str
     language: str | None = None
+    match_tokens: tuple[str, ...] | None = None
+    """The title's and text's word stems in order, as alert matching reads them, when the
+    parser worker computed them (``bot.pipeline.query.QueryMatcher.tokens``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,8 @@ class NewArticle:
     backfill: bool = False
     story_id: str | None = None
     """The story this article joins; None starts a story of its own."""
+    match_tokens: tuple[str, ...] | None = None
+    """As :attr:`FeedEntry.match_tokens`, for this title and text (None: not computed)."""
 
 
 @dataclass(frozen=True, slots=True)

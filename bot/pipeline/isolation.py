@@ -12,7 +12,10 @@ worker processes instead:
 * a worker that dies (killed, crashed) only fails the call it was running;
 * workers are started on first use with the ``spawn`` method (no fork of a threaded process),
   reused for ``calls_per_worker`` calls, and stopped by :meth:`ParserPool.close` or when the
-  bot's process ends (they exit at end of input).
+  bot's process ends (they exit at end of input);
+* a call may name a class instead of a function: each worker makes one instance of it on
+  first use and calls that for every later call naming the class, so caches (word stems)
+  outlive one call without living in a module.
 
 Every failure surfaces as the ``error`` type the caller names (e.g. :class:`ParseError`), with
 a sentence, never as a crash. With ``workers=0`` the pool runs calls in a thread of this
@@ -83,6 +86,8 @@ class ParserPool:
         self._busy: set[_Worker] = set()
         self._slots = asyncio.Semaphore(max(self._limits.workers, 1))
         self._closed = False
+        self._residents: dict[type, Callable[..., Any]] = {}
+        """Instances of the classes calls named, when calls run in this process."""
 
     async def __aenter__(self) -> ParserPool:
         return self
@@ -103,13 +108,14 @@ class ParserPool:
         **kwargs: Any,
     ) -> T:
         """``function(*args, **kwargs)`` in a worker. ``function`` must be importable by name
-        (a module-level function). Its own :class:`NewsbotError` passes through; a timeout,
-        memory exhaustion, a dead worker or any other exception raises ``error`` with a
-        sentence about ``what`` was being read."""
+        (a module-level function, or a class whose instances are callable: see the module's
+        notes). Its own :class:`NewsbotError` passes through; a timeout, memory exhaustion, a
+        dead worker or any other exception raises ``error`` with a sentence about ``what``
+        was being read."""
         if self._closed:
             raise error(f"cannot read {what}: the bot is shutting down")
         if self._limits.workers == 0:
-            return await asyncio.to_thread(function, *args, **kwargs)
+            return await asyncio.to_thread(_resident(self._residents, function), *args, **kwargs)
         async with self._slots:
             worker = self._idle.pop() if self._idle else await self._start(error)
             self._busy.add(worker)
@@ -202,13 +208,14 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
     """A worker's life: answer calls until the pool closes the connection."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _limit_memory(memory_bytes)
+    residents: dict[type, Callable[..., Any]] = {}
     while True:
         try:
             function, args, kwargs = connection.recv()
         except (EOFError, OSError):
             return
         try:
-            answer: tuple[str, Any] = ("ok", function(*args, **kwargs))
+            answer: tuple[str, Any] = ("ok", _resident(residents, function)(*args, **kwargs))
         except NewsbotError as error:
             answer = ("error", error)
         except MemoryError:
@@ -228,6 +235,16 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
             connection.send(("error", f"its result could not be sent back: {error}"))
         if answer[0] == "fatal":
             return
+
+
+def _resident(residents: dict[type, Callable[..., Any]], function: Any) -> Callable[..., Any]:
+    """``function`` itself, or for a class the one instance of it in ``residents``."""
+    if not isinstance(function, type):
+        return function  # type: ignore[no-any-return]
+    instance = residents.get(function)
+    if instance is None:
+        instance = residents.setdefault(function, function())
+    return instance
 
 
 def _limit_memory(memory_bytes: int) -> None:

@@ -19,6 +19,7 @@ import json
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from bot.core.errors import ParseError
 from bot.core.models import FeedEntry, ParsedFeed
 from bot.pipeline.charset import decode_document
 from bot.pipeline.clean import clean_text as strip_boilerplate
+from bot.pipeline.query import QueryMatcher
 from bot.pipeline.text import clean_inline, html_to_text
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "MAX_URL_CHARS",
     "TITLE_LIMIT",
+    "TOKENIZED_CHARS_PER_FEED",
+    "TokenizingFeedParser",
     "parse_article_file",
     "parse_feed",
     "parse_folder",
@@ -52,6 +56,8 @@ MAX_TEXT_CHARS = 100_000
 """Characters of text kept per entry (cut at a paragraph or word)."""
 TITLE_LIMIT = 300
 MAX_URL_CHARS = 2048
+TOKENIZED_CHARS_PER_FEED = 2_000_000
+"""Characters of entry text per feed that :class:`TokenizingFeedParser` stems ahead."""
 _MAX_MARKUP_CHARS = 4 * MAX_TEXT_CHARS
 """Markup looked at per entry: HTML is rarely more than four times its text."""
 
@@ -82,6 +88,38 @@ def parse_feed(
     if document.lstrip(" \t\r\n").startswith("{") or "json" in content_type.lower():
         return _parse_json_feed(document, url)
     return _parse_xml_feed(document, url, headers)
+
+
+class TokenizingFeedParser:
+    """:func:`parse_feed`, with each entry's :attr:`FeedEntry.match_tokens` computed.
+
+    Meant for a parser worker (:class:`bot.pipeline.isolation.ParserPool` keeps one instance
+    per worker, so the stem cache stays warm): stemming is most of the cost of matching an
+    article against subscriptions, and there it runs beside the bot's process, not in it.
+    Entries past ``TOKENIZED_CHARS_PER_FEED`` characters of title and text keep None (the bot
+    stems them one at a time when it matches them), so a huge feed's answer stays small.
+    """
+
+    __slots__ = ("_matcher",)
+
+    def __init__(self) -> None:
+        self._matcher = QueryMatcher()
+
+    def __call__(
+        self, body: bytes, *, url: str = "", headers: Mapping[str, str] | None = None
+    ) -> ParsedFeed:
+        parsed = parse_feed(body, url=url, headers=headers)
+        tokens = self._matcher.tokens
+        budget = TOKENIZED_CHARS_PER_FEED
+        entries = []
+        for entry in parsed.entries:
+            budget -= len(entry.title) + len(entry.text)
+            entries.append(
+                replace(entry, match_tokens=tokens(entry.title, entry.text))
+                if budget >= 0
+                else entry
+            )
+        return replace(parsed, entries=tuple(entries))
 
 
 def strip_declarations(document: str) -> str:

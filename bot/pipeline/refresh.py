@@ -22,7 +22,7 @@ from bot.core.ports import DeliveryPlanner, FeedState, Store, StoredBatch
 from bot.core.urls import article_id, canonical_url
 from bot.pipeline.extract import extract_article
 from bot.pipeline.isolation import IsolationLimits, ParserPool
-from bot.pipeline.parse import ARTICLE_SUFFIXES, parse_feed, parse_folder
+from bot.pipeline.parse import ARTICLE_SUFFIXES, TokenizingFeedParser, parse_folder
 from bot.pipeline.stories import StoryAssigner
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class Refresher:
         if body_hash == feed.body_hash:
             return await unchanged(state, hints)
         parsed = await self._parsers.call(
-            parse_feed,
+            TokenizingFeedParser,
             response.body,
             url=response.url,
             headers=dict(response.headers),
@@ -193,7 +193,7 @@ class Refresher:
         except (FetchError, ExtractionError) as error:
             log.info("keeping the feed's teaser for %s: %s", article.url, error)
             return replace(article, text_is_teaser=True)
-        return replace(article, text=extracted.text)
+        return replace(article, text=extracted.text, match_tokens=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +256,7 @@ def _new_articles(
                 text=entry.text,
                 language=entry.language,
                 backfill=not feed.initialized,
+                match_tokens=entry.match_tokens if entry.title else None,
             ),
         )
     return list(articles.values())

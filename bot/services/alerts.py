@@ -97,6 +97,7 @@ class AlertPlanner:
             text=article.text,
             source_host=host_name(article.url) if article.url.startswith("http") else "",
             source_name=article.source_name,
+            tokens=article.match_tokens,
         )
         terms = self._matcher.document_terms(document)
         with self._lock:

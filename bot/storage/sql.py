@@ -195,14 +195,17 @@ class SqlStore:
         unique = list({article.id: article for article in articles_in}.values())
         with self._engine.begin() as connection:
             known = self._known_in(connection, [a.id for a in unique])
-            insert = _insert_ignoring_duplicates(connection, articles)
-            # Insert-or-ignore row by row: another feed's refresh may store the same article
-            # between our check and our write, and then this one is simply not new.
-            fresh = [
-                a
-                for a in unique
-                if a.id not in known and connection.execute(insert, _article_row(a)).rowcount
-            ]
+            # One insert-or-ignore for the whole batch; RETURNING names the rows it added:
+            # another feed's refresh may store the same article between our check and our
+            # write, and then this one is simply not new.
+            candidates = [_article_row(a) for a in unique if a.id not in known]
+            added: set[str] = set()
+            if candidates:
+                insert = _insert_ignoring_duplicates(connection, articles)
+                added.update(
+                    connection.execute(insert.returning(articles.c.id), candidates).scalars()
+                )
+            fresh = [a for a in unique if a.id in added]
             if unique:
                 connection.execute(
                     _insert_ignoring_duplicates(connection, article_feeds),
@@ -901,10 +904,11 @@ def _success(state: FeedState, at: datetime) -> dict[str, Any]:
 
 
 def _enqueue(connection: Connection, deliveries: Sequence[NewDelivery], at: datetime) -> int:
-    insert = _insert_ignoring_duplicates(connection, outbox)
-    added = 0
-    for delivery in deliveries:
-        row = {
+    """Insert deliveries in one statement, ignoring known dedupe keys; how many were new."""
+    if not deliveries:
+        return 0
+    rows = [
+        {
             "dedupe_key": delivery.dedupe_key,
             "kind": delivery.kind,
             "guild_id": delivery.guild_id,
@@ -918,8 +922,9 @@ def _enqueue(connection: Connection, deliveries: Sequence[NewDelivery], at: date
             "next_attempt_at": at,
             "created_at": at,
         }
-        added += connection.execute(insert, row).rowcount
-    return added
+        for delivery in deliveries
+    ]
+    return connection.execute(_insert_ignoring_duplicates(connection, outbox), rows).rowcount
 
 
 def _from_row(model: type[_Model], row: Mapping[str, Any], **derived: Any) -> _Model:

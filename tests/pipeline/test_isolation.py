@@ -44,6 +44,19 @@ async def test_a_worker_is_reused(pool: ParserPool) -> None:
     assert await pool.call(worker_faults.worker_pid, error=ParseError) == first
 
 
+async def test_a_class_named_in_calls_keeps_one_instance_per_worker(pool: ParserPool) -> None:
+    first_pid, first = await pool.call(worker_faults.CallCounter, error=ParseError)
+    assert await pool.call(worker_faults.CallCounter, 2, error=ParseError) == (first_pid, 3)
+    assert first == 1
+
+
+async def test_a_class_named_in_calls_starts_afresh_in_a_new_worker() -> None:
+    async with ParserPool(IsolationLimits(workers=1, calls_per_worker=2)) as pool:
+        counts = [await pool.call(worker_faults.CallCounter, error=ParseError) for _ in range(3)]
+    assert [count for _, count in counts] == [1, 2, 1]
+    assert counts[0][0] == counts[1][0] != counts[2][0]
+
+
 async def test_the_callers_own_errors_pass_through(pool: ParserPool) -> None:
     with pytest.raises(ParseError, match=r"^not today$"):
         await pool.call(worker_faults.refuse, "not today", error=ExtractionError)
@@ -118,6 +131,8 @@ async def test_close_stops_the_workers_and_later_calls_fail() -> None:
 async def test_zero_workers_runs_in_a_thread_of_this_process() -> None:
     async with ParserPool(IsolationLimits(workers=0)) as pool:
         assert await pool.call(worker_faults.worker_pid, error=ParseError) == os.getpid()
+        assert await pool.call(worker_faults.CallCounter, error=ParseError) == (os.getpid(), 1)
+        assert await pool.call(worker_faults.CallCounter, error=ParseError) == (os.getpid(), 2)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,11 +13,14 @@ from bot.pipeline.parse import (
     MAX_ENTRIES,
     MAX_TEXT_CHARS,
     TITLE_LIMIT,
+    TOKENIZED_CHARS_PER_FEED,
+    TokenizingFeedParser,
     parse_article_file,
     parse_feed,
     parse_folder,
     strip_declarations,
 )
+from bot.pipeline.query import QueryMatcher
 from tests.support.feed_server import FIXTURES
 from tests.support.hostile_feeds import (
     ENTITY_BOMB_ENCODINGS,
@@ -59,6 +63,34 @@ def test_rss2_titles_links_dates_and_full_content() -> None:
     assert solar.text.startswith("Port Ellery switched on a floating solar farm")
     # content:encoded wins over the one-line description
     assert "nine-day strike" in rail.text and "Drivers accept" not in rail.text
+
+
+def test_the_tokenizing_parser_adds_match_tokens_and_nothing_else() -> None:
+    body, url = fixture("rss2.xml"), f"{BASE}/rss2.xml"
+    plain = parse_feed(body, url=url)
+    reader = TokenizingFeedParser()
+    tokenized = reader(body, url=url)
+    matcher = QueryMatcher()
+    assert [e.match_tokens for e in tokenized.entries] == [
+        matcher.tokens(e.title, e.text) for e in plain.entries
+    ]
+    assert "solar" in (tokenized.entries[0].match_tokens or ())
+    assert (
+        replace(tokenized, entries=tuple(replace(e, match_tokens=None) for e in tokenized.entries))
+        == plain
+    )
+    assert reader(body, url=url) == tokenized
+
+
+def test_the_tokenizing_parser_leaves_entries_past_its_budget_to_the_bot() -> None:
+    text = " word" * 10_000
+    count = TOKENIZED_CHARS_PER_FEED // len(text) + 3
+    items = "".join(item(f"Story {n}", str(n), text) for n in range(count))
+    entries = TokenizingFeedParser()(rss(items).encode(), url=BASE).entries
+    tokenized = [e for e in entries if e.match_tokens is not None]
+    assert 0 < len(tokenized) < len(entries) == count
+    assert sum(len(e.title) + len(e.text) for e in tokenized) <= TOKENIZED_CHARS_PER_FEED
+    assert entries[: len(tokenized)] == tuple(tokenized)
 
 
 def test_atom_1_0_entries() -> None:

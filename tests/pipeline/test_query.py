@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -480,6 +481,14 @@ def test_matcher_agrees_with_the_reference_meaning(text: str, document: MatchDoc
     matcher = QueryMatcher()
     terms = matcher.document_terms(document)
     assert matcher.matches(query, terms) is reference_match(query.root, document)
+
+
+@settings(max_examples=100, deadline=None)
+@given(documents)
+def test_tokens_computed_ahead_give_the_same_terms(document: MatchDocument) -> None:
+    worker = QueryMatcher(cache_size=2, word_cache_size=2)  # evictions change no stem
+    ahead = replace(document, tokens=worker.tokens(document.title, document.text))
+    assert QueryMatcher().document_terms(ahead) == QueryMatcher().document_terms(document)
 
 
 FREQUENCIES = {

@@ -320,3 +320,26 @@ async def test_a_channel_that_refuses_its_briefing_stops_the_schedule_and_tells_
     assert f"scheduled briefing #{made.id}" in notice.content
     clock.advance(days=1)
     assert await services.briefing_scheduler.run_due() == []  # stopped: never runs again
+
+
+async def test_full_text_feeds_alert_on_the_article_page_words(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    """Words only on the article page match: the feed teaser's precomputed match tokens are
+    not used for the page's text."""
+    feed_server.add("/teaser.xml", rss("Wine", []))
+    url = feed_server.url("/teaser.xml")
+    services.store.add_feed(url, None, guild_id=GUILD, extract_full_text=True)
+    await services.subscriptions.subscribe(GUILD, ALICE, "varieties", "dm", CHANNEL)
+    await services.subscriptions.subscribe(GUILD, BOB, "read", "dm", CHANNEL)
+    await poll(services, clock)
+    feed_server.add_fixture("/teaser.xml", "feeds/teaser.xml")
+    feed_server.add_fixture("/pages/harvest.html", "pages/harvest.html")
+    await poll(services, clock)
+    sink = RecordingSink()
+    await sender(services, sink, clock).deliver_due()
+    [alert] = sink.to("user", ALICE)
+    assert alert.embeds[0]["title"] == "Vineyards report early harvest after hot summer"
+    # "Read more..." is in both teasers; only the cellar tour's (its page is missing) stays
+    [teaser_alert] = sink.to("user", BOB)
+    assert teaser_alert.embeds[0]["title"] == "Cellar tours resume this weekend"

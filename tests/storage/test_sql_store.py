@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +75,35 @@ def test_unsupported_database_is_a_clear_error() -> None:
         SqlStore.open("mysql://user@localhost/db")
     with pytest.raises(StorageError, match="invalid database URL"):
         SqlStore.open("::nonsense::")
+
+
+def test_concurrent_stores_of_the_same_articles_store_and_plan_each_once(store: SqlStore) -> None:
+    feeds = [store.add_feed(f"https://{n}.example/rss", f"Feed {n}") for n in range(4)]
+    items = [article(f"a{n}", f"Story {n}", "Body.", feed_id=feeds[0].id) for n in range(60)]
+    plans = {
+        a.id: [
+            NewDelivery(
+                dedupe_key=f"alert:user:{user}:{a.id}",
+                kind="alert",
+                guild_id=1,
+                recipient_type="user",
+                recipient_id=user,
+                story_id=a.id,
+            )
+            for user in (1, 2)
+        ]
+        for a in items
+    }
+    with ThreadPoolExecutor(len(feeds)) as pool:
+        batches = list(
+            pool.map(lambda feed: store.store_articles(feed.id, items, STATE, NOW, plans), feeds)
+        )
+    new = [key for batch in batches for key in batch.new_ids]
+    assert sorted(new) == sorted(a.id for a in items)
+    assert sum(batch.seen_count for batch in batches) == len(items) * (len(feeds) - 1)
+    assert store.stats().articles == len(items)
+    assert store.delivery_statuses() == {"pending": 2 * len(items)}
+    assert len(store.search("body", limit=100)) == len(items)
 
 
 def test_add_feed_is_an_upsert_per_guild(store: SqlStore) -> None:

@@ -41,3 +41,14 @@ def fail_with_a_bug() -> None:
 
 def unpicklable_result() -> object:
     return lambda: None
+
+
+class CallCounter:
+    """A class named in calls: each worker keeps one instance, so the count goes on."""
+
+    def __init__(self) -> None:
+        self._calls = 0
+
+    def __call__(self, step: int = 1) -> tuple[int, int]:
+        self._calls += step
+        return os.getpid(), self._calls
