@@ -616,15 +616,12 @@ class SqlStore:
         if not match:
             return []
         with self._engine.connect() as connection:
-            floor = connection.execute(
-                _NEWEST_MATCHES, {"match": match, "skip": SEARCH_CANDIDATES - 1}
-            ).scalar()
             ranking = _RANK_SINCE if since else _RANK
             ranked = connection.execute(
                 ranking.bindparams(bindparam("since", since, type_=UTCDateTime()))
                 if since
                 else ranking,
-                {"match": match, "floor": floor or 0, "limit": limit},
+                {"match": match, "candidates": SEARCH_CANDIDATES, "limit": limit},
             ).all()
             if not ranked:
                 return []
@@ -850,21 +847,19 @@ SEARCH_CANDIDATES = 5000
 """How many of a query's newest matches a search ranks. bm25 costs about a microsecond and a
 half per match, so a word found in a quarter of a million articles would take a third of a
 second to rank in full; readers of news want the recent ones anyway."""
-_NEWEST_MATCHES = text(
-    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match "
-    "ORDER BY rowid DESC LIMIT 1 OFFSET :skip"
-)
-"""The rowid of the oldest match a search ranks (none: every match is ranked)."""
-_RANK = text(
+_NEWEST_RANKED = (
     "SELECT rowid AS pk, bm25(articles_fts, 10.0, 4.0, 1.0) AS score FROM articles_fts "
-    "WHERE articles_fts MATCH :match AND rowid >= :floor ORDER BY score LIMIT :limit"
+    "WHERE articles_fts MATCH :match ORDER BY rowid DESC LIMIT :candidates"
 )
+"""The newest matches with their bm25 scores: the match is evaluated once, newest first, and
+stops after :data:`SEARCH_CANDIDATES`."""
+_RANK = text(f"SELECT pk, score FROM ({_NEWEST_RANKED}) ORDER BY score, pk DESC LIMIT :limit")
 _RANK_SINCE = text(
-    "SELECT articles_fts.rowid AS pk, bm25(articles_fts, 10.0, 4.0, 1.0) AS score "
-    "FROM articles_fts JOIN articles ON articles.pk = articles_fts.rowid "
-    "WHERE articles_fts MATCH :match AND articles_fts.rowid >= :floor "
-    "AND articles.published_at >= :since ORDER BY score LIMIT :limit"
+    f"SELECT newest.pk, newest.score FROM ({_NEWEST_RANKED}) AS newest "
+    "JOIN articles ON articles.pk = newest.pk WHERE articles.published_at >= :since "
+    "ORDER BY newest.score, newest.pk DESC LIMIT :limit"
 )
+"""Equal scores go to the newer article."""
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
