@@ -41,6 +41,7 @@ import contextlib
 import email.utils
 import ipaddress
 import re
+import select
 import socket
 import ssl
 import time
@@ -514,14 +515,33 @@ class _Connection:
         # No TLS close_notify exchange: nothing more is read from a connection being closed.
         self.writer.transport.abort()
 
-    def is_reusable(self, now: float) -> bool:
-        """Idle for less than the keep-alive time, and not closed by the server meanwhile."""
-        return (
-            now - self.idle_since < _KEEPALIVE_SECONDS
-            and not self.reader.at_eof()
-            and self.reader.exception() is None
-            and not self.writer.transport.is_closing()
-        )
+    def rest(self) -> None:
+        """Stop reading while idle: whatever the server sends now stays in the socket."""
+        self.writer.transport.pause_reading()
+        self.idle_since = time.monotonic()
+
+    def wake(self, now: float) -> bool:
+        """Resume a resting connection; False when it is too old or the server sent anything
+        (an unasked answer, or its close) while it rested, so it must not be reused."""
+        transport = self.writer.transport
+        if (
+            now - self.idle_since >= _KEEPALIVE_SECONDS
+            or transport.is_closing()
+            or self.reader.at_eof()
+            or self.reader.exception() is not None
+            or _has_input(self.writer.get_extra_info("socket"))
+        ):
+            return False
+        transport.resume_reading()
+        return True
+
+
+def _has_input(sock: Any) -> bool:
+    """Whether ``sock`` has bytes (or the peer's close) waiting to be read."""
+    if sock is None:
+        return True
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 _Origin = tuple[bytes, bytes, int]
@@ -592,9 +612,14 @@ class _GuardedPool:
         connection = self._check_out(origin)
         if connection is not None:
             try:
-                return await self._start(connection, request, reused=True)
+                answer = await self._start(connection, request, reused=True)
             except _StaleConnectionError:
-                pass  # the server closed it as we reused it: once more, on a new connection
+                answer = None  # the server closed it as we reused it
+            if answer is not None and answer.status != 408:
+                return answer
+            if answer is not None:  # "Request Timeout" for a connection it let idle
+                await answer.finish(reuse=False)
+            # once more, on a new connection
         connection = await self._connect(origin)
         return await self._start(connection, request, reused=False)
 
@@ -650,7 +675,7 @@ class _GuardedPool:
         while stack:
             connection = stack.pop()
             self._idle_count -= 1
-            if connection.is_reusable(now):
+            if connection.wake(now):
                 if not stack:
                     del self._idle[origin]
                 return connection
@@ -666,7 +691,8 @@ class _GuardedPool:
             connection.close()  # bytes past the response's end would answer the next request
             return
         parser.start_next_cycle()
-        connection.idle_since = time.monotonic()
+        connection.rest()
+        self._close_expired(connection.idle_since)
         stack = self._idle.pop(connection.origin, None) or []
         stack.append(connection)
         self._idle[connection.origin] = stack  # most recently used origin last
@@ -678,6 +704,18 @@ class _GuardedPool:
             self._idle_count -= 1
             if not oldest:
                 del self._idle[oldest_origin]
+
+    def _close_expired(self, now: float) -> None:
+        """Close the idle connections past the keep-alive time, least recently used first."""
+        while self._idle:
+            origin = next(iter(self._idle))
+            stack = self._idle[origin]
+            if now - stack[-1].idle_since < _KEEPALIVE_SECONDS:
+                return
+            for connection in stack:
+                connection.close()
+            self._idle_count -= len(stack)
+            del self._idle[origin]
 
     async def _connect(self, origin: _Origin) -> _Connection:
         scheme, raw_host, port = origin
@@ -799,14 +837,19 @@ class _HostSlot:
         self.users = 0
 
 
+_FIELD_VALUE = re.compile(rb"[\x21-\x7e\x80-\xff](?:[\t \x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?")
+"""A header value HTTP (and h11) accepts: visible characters, inner spaces and tabs."""
+
+
 def _header_bytes(value: str | None) -> bytes | None:
     """Encode a caller-supplied validator for a request header; drop what cannot be sent."""
-    if not value or any(ch in value for ch in "\r\n\0"):
+    if not value:
         return None
     try:
-        return value.encode("latin-1")
+        encoded = value.encode("latin-1")
     except UnicodeEncodeError:
-        return value.encode("utf-8")
+        encoded = value.encode("utf-8")
+    return encoded if _FIELD_VALUE.fullmatch(encoded) else None
 
 
 class Fetcher:

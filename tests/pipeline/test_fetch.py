@@ -847,10 +847,12 @@ async def test_every_failure_is_a_fetch_error(server: HostileServer) -> None:
 
 class KeepAliveServer:
     """Answers any number of requests per connection (``/feed``: 200 or 304 by ETag); it may
-    close each connection after ``close_after`` responses, without saying so."""
+    close each connection after ``close_after`` responses, without saying so, or (``time_out``)
+    with an unasked "408 Request Timeout" as some servers do."""
 
-    def __init__(self, close_after: int | None = None) -> None:
+    def __init__(self, close_after: int | None = None, *, time_out: bool = False) -> None:
         self.close_after = close_after
+        self.time_out = time_out
         self.connections = 0
         self.requests = 0
         self.port = 0
@@ -890,6 +892,11 @@ class KeepAliveServer:
                     )
                 await writer.drain()
                 answered += 1
+            if self.time_out:  # a moment later, leaving the connection open
+                await asyncio.sleep(0.01)
+                writer.write(b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n")
+                await writer.drain()
+                await reader.read()
         writer.close()
 
 
@@ -917,6 +924,26 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
                 assert (await fetcher.get(server.url("/feed"))).body == FEED_BODY
     assert server.connections == 3
     assert server.requests == 3
+
+
+async def test_an_unasked_answer_sent_while_idle_is_never_taken_for_the_next_one() -> None:
+    async with KeepAliveServer(close_after=1, time_out=True) as server:
+        allowed = (f"127.0.0.1:{server.port}",)
+        async with Fetcher(FetchLimits(allow_networks=allowed, max_per_host=1)) as fetcher:
+            for _ in range(3):
+                response = await fetcher.get(server.url("/feed"))
+                assert response.body == FEED_BODY
+                await asyncio.sleep(0.05)  # the 408 and the close arrive while it is idle
+    assert server.connections == 3
+
+
+@pytest.mark.parametrize("etag", ['"a\x01b"', '"a\x7fb"', " ", '"tab\t"'])
+async def test_a_validator_http_cannot_carry_is_not_sent(etag: str) -> None:
+    async with KeepAliveServer() as server:
+        allowed = (f"127.0.0.1:{server.port}",)
+        async with Fetcher(FetchLimits(allow_networks=allowed)) as fetcher:
+            response = await fetcher.get(server.url("/feed"), etag=etag)
+    assert response.body == FEED_BODY  # fetched in full, as if there were no validator
 
 
 async def test_requests_on_a_kept_alive_connection_share_its_origin_only(
