@@ -153,9 +153,15 @@ class Poller:
         paused: list[tuple[Feed, str]] = []
         for refresh in refreshes:
             current = refresh.feed
-            if refresh.status == "error":  # the plan needs the failure count just stored
-                current = self._store.get_feed(current.id) or current
-            plan = plan_next_poll(current, refresh, now, self._policy)
+            try:
+                if refresh.status == "error":  # the plan needs the failure count just stored
+                    current = self._store.get_feed(current.id) or current
+                plan = plan_next_poll(current, refresh, now, self._policy)
+            except StorageBusyError:
+                raise  # the whole batch is repeated after its lease
+            except Exception:  # one feed's fault must not cost the batch its records
+                log.exception("planning the next poll of feed %s failed", current.url)
+                plan = NextPoll(at=now + timedelta(minutes=self._policy.interval_minutes))
             records.append(
                 PollRecord(
                     feed_id=current.id,
@@ -173,6 +179,8 @@ class Poller:
                 self._announce_pause(feed, reason, now)
             except StorageBusyError as error:
                 log.warning("the pause notice for feed %s is lost: %s", feed.url, error)
+            except Exception:  # the other notices still go out
+                log.exception("the pause notice for feed %s failed", feed.url)
 
     def _announce_pause(self, feed: Feed, reason: str, now: datetime) -> None:
         """Tell the feed's guild once, in its channel, that it was paused and how to resume."""

@@ -140,6 +140,30 @@ async def test_an_unchanged_feed_is_recorded_with_its_next_poll(
     assert feed.next_poll_at == polled_at + timedelta(minutes=10)
 
 
+async def test_a_feed_whose_plan_fails_still_lets_its_batch_be_recorded(
+    services: Services, feed_server: FeedServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed_server.add_fixture("/a.xml", "feeds/rss2.xml")
+    feed_server.add_fixture("/b.xml", "feeds/rss1.xml")
+    broken = await services.feeds.add_guild_feed(1, feed_server.url("/a.xml"))
+    healthy = await services.feeds.add_guild_feed(1, feed_server.url("/b.xml"))
+    planned = plan_next_poll
+
+    def plan_or_crash(feed: Feed, *args: object) -> object:
+        if feed.id == broken.feed.id:
+            raise RuntimeError("a bug in one feed's plan")
+        return planned(feed, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("bot.services.polling.plan_next_poll", plan_or_crash)
+    polled_at = clock()
+    assert len(await services.poller.poll_due()) == 2
+    for added in (broken, healthy):
+        feed = services.store.get_feed(added.feed.id)
+        assert feed is not None
+        assert feed.next_poll_at == polled_at + timedelta(minutes=10)
+        assert feed.last_success_at == polled_at
+
+
 async def test_a_failing_feed_backs_off_then_pauses_with_one_notice(
     services: Services, feed_server: FeedServer, clock: FakeClock
 ) -> None:
