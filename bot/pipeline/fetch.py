@@ -575,6 +575,7 @@ class _Answer:
                 raise _BadResponseError(f"unexpected {type(event).__name__} in the response body")
 
     async def finish(self, *, reuse: bool) -> None:
+        """Done with the answer: keep its connection when asked to and the body was read."""
         if reuse and self._complete:
             self._pool.check_in(self._connection)
         else:
@@ -760,6 +761,7 @@ class _GuardedPool:
         return permitted
 
     async def aclose(self) -> None:
+        """Close every idle connection; connections checked in later are closed too."""
         self._closed = True
         for stack in self._idle.values():
             for connection in stack:

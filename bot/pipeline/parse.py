@@ -30,8 +30,8 @@ import feedparser
 
 from bot.core.errors import ParseError
 from bot.core.models import FeedEntry, ParsedFeed
+from bot.pipeline import clean
 from bot.pipeline.charset import decode_document
-from bot.pipeline.clean import clean_text as strip_boilerplate
 from bot.pipeline.query import QueryMatcher
 from bot.pipeline.text import clean_inline, html_to_text
 
@@ -354,7 +354,7 @@ def _text(value: Any) -> str:
 def _title_from_text(text: str, limit: int = 120) -> str:
     """A headline for an untitled article: its first line without dateline or byline, cut
     at a word."""
-    first = strip_boilerplate(text).split("\n", 1)[0] if text else ""
+    first = clean.clean_text(text[:2000]).split("\n", 1)[0] if text else ""
     if len(first) <= limit:
         return first
     return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"

@@ -21,7 +21,7 @@ import discord
 from bot.render.embeds import MessagePage
 from bot.transports.discord.messages import NO_MENTIONS, embeds_of
 
-__all__ = ["PageBook", "PageButton", "page_book", "page_controls", "page_text"]
+__all__ = ["PageBook", "PageButton", "PagedAnswer", "page_book", "page_controls", "page_text"]
 
 _NOT_YOURS = "Only the member who asked can turn these pages; run the command yourself."
 _EXPIRED = "These pages have expired; run the command again."
@@ -60,6 +60,7 @@ class PageBook:
         return key
 
     def get(self, key: str) -> PagedAnswer | None:
+        """The answer behind ``key``; None once it expired or was pushed out."""
         answer = self._answers.get(key)
         if answer is not None and self._clock() - answer.created > self._lifetime:
             del self._answers[key]
