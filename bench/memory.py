@@ -63,7 +63,7 @@ async def _run_bot(url: str, now: str, topics: list[str], searches: list[str]) -
     )
     started = time.perf_counter()
     async with open_services(settings, clock=lambda: clock_now) as services:
-        stages.append(("services open (clustering warmed)", current_rss_mib(), peak_rss_mib()))
+        stages.append(("services open", current_rss_mib(), peak_rss_mib()))
         results = await services.poller.poll_due()
         polled = sum(r.status == "not modified" for r in results)
         del results
