@@ -37,7 +37,6 @@ that names the URL.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import ipaddress
 import re
@@ -552,7 +551,7 @@ class _Answer:
     """A response whose head has arrived; its body is read on demand. ``finish`` hands the
     connection back for reuse when the exchange completed cleanly, else closes it."""
 
-    __slots__ = ("_complete", "_connection", "_pool", "decoded", "raw_headers", "status")
+    __slots__ = ("_complete", "_connection", "_pool", "raw_headers", "status")
 
     def __init__(self, pool: _GuardedPool, connection: _Connection, response: h11.Response) -> None:
         self._pool = pool
@@ -560,7 +559,6 @@ class _Answer:
         self._complete = False
         self.status: int = response.status_code
         self.raw_headers: list[tuple[bytes, bytes]] = list(response.headers)
-        self.decoded = False
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The raw (still content-coded) body, a piece at a time."""
@@ -770,62 +768,6 @@ class _GuardedPool:
         self._idle_count = 0
 
 
-# --- the httpx transport seam ----------------------------------------------------------------
-
-
-class _HttpxAnswer:
-    """An httpx response in :class:`_Answer`'s shape (the ``transport=`` seam for tests)."""
-
-    __slots__ = ("_response", "decoded", "raw_headers", "status")
-
-    def __init__(self, response: httpx.Response) -> None:
-        self._response = response
-        self.status = response.status_code
-        self.raw_headers = list(response.headers.raw)
-        # In-memory responses (httpx.MockTransport) arrive already read and decoded.
-        self.decoded = response.is_stream_consumed
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        if self.decoded:
-            yield self._response.content
-            return
-        try:
-            async for chunk in self._response.aiter_raw():
-                yield chunk
-        except (httpx.HTTPError, httpx.StreamError) as error:
-            raise _ConnectionLostError(str(error) or type(error).__name__) from None
-
-    async def finish(self, *, reuse: bool) -> None:
-        await self._response.aclose()
-
-
-class _HttpxSeam:
-    """Sends the Fetcher's requests through an httpx transport instead of the guarded pool;
-    the address policy is then the transport's business."""
-
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
-        self._transport = transport
-
-    async def open(self, target: httpx.URL, headers: list[tuple[bytes, bytes]]) -> _HttpxAnswer:
-        request = httpx.Request("GET", target, headers=headers)
-        try:
-            return _HttpxAnswer(await self._transport.handle_async_request(request))
-        except httpx.ConnectTimeout:
-            raise _ConnectTimeoutError from None
-        except httpx.TimeoutException:
-            raise _ReadTimeoutError from None
-        except httpx.ConnectError as error:
-            raise _ConnectFailedError(str(error) or type(error).__name__) from None
-        except httpx.ProtocolError as error:
-            raise _BadResponseError(str(error) or type(error).__name__) from None
-        except (httpx.HTTPError, httpx.StreamError) as error:
-            raise _ConnectionLostError(str(error) or type(error).__name__) from None
-
-    async def aclose(self) -> None:
-        with contextlib.suppress(httpx.HTTPError, OSError):
-            await self._transport.aclose()
-
-
 # --- the fetcher -----------------------------------------------------------------------------
 
 
@@ -857,26 +799,15 @@ def _header_bytes(value: str | None) -> bytes | None:
 class Fetcher:
     """The process's single HTTP client (one guarded keep-alive pool), with newsbot's rules.
 
-    ``transport`` replaces the guarded pool by an httpx transport (e.g.
-    ``httpx.MockTransport`` in unit tests); the address policy is then the transport's
-    business. Use as ``async with Fetcher() as f``.
+    Use as ``async with Fetcher() as f``.
     """
 
-    def __init__(
-        self,
-        limits: FetchLimits = FetchLimits(),
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, limits: FetchLimits = FetchLimits()) -> None:
         self._limits = limits
         self._brotli = _bounded_brotli()
         codings = b"gzip, deflate, br" if self._brotli is not None else b"gzip, deflate"
-        self._pool: _GuardedPool | _HttpxSeam
-        if transport is None:
-            policy = AddressPolicy.from_entries(limits.allow_networks)
-            self._pool = _GuardedPool(policy, limits, httpx.create_ssl_context())
-        else:
-            self._pool = _HttpxSeam(transport)
+        policy = AddressPolicy.from_entries(limits.allow_networks)
+        self._pool = _GuardedPool(policy, limits, httpx.create_ssl_context())
         self._headers: tuple[tuple[bytes, bytes], ...] = (
             (b"Accept-Encoding", codings),
             (b"Connection", b"keep-alive"),
@@ -1074,13 +1005,13 @@ class Fetcher:
         return codings
 
     async def _read_body(
-        self, target: httpx.URL, answer: _Answer | _HttpxAnswer, headers: ResponseHeaders
+        self, target: httpx.URL, answer: _Answer, headers: ResponseHeaders
     ) -> bytes:
         cap = self._limits.max_body_bytes
         too_large = (
             f"The body of {target} is larger than the {cap}-byte limit (after decompression)."
         )
-        codings = [] if answer.decoded else self._content_codings(target, headers)
+        codings = self._content_codings(target, headers)
         if not codings:
             declared = headers.get("content-length", "")
             if declared.isascii() and declared.isdigit() and int(declared) > cap:

@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -809,29 +808,6 @@ def test_bad_limits_raise_value_error(limits: dict[str, object]) -> None:
 def test_allow_networks_given_as_a_list_is_stored_as_a_tuple() -> None:
     limits = FetchLimits(allow_networks=["10.0.0.0/8", "127.0.0.1:8097"])  # type: ignore[arg-type]
     assert limits.allow_networks == ("10.0.0.0/8", "127.0.0.1:8097")
-
-
-async def test_mock_transport_seam_follows_redirects_and_decodes() -> None:
-    def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/old":
-            return httpx.Response(301, headers={"Location": "/new"})
-        return httpx.Response(
-            200, headers={"Content-Encoding": "gzip"}, content=gzipped(b"moved here")
-        )
-
-    async with Fetcher(transport=httpx.MockTransport(answer)) as fetcher:
-        response = await fetcher.get("https://feeds.example.org/old")
-    assert response.url == "https://feeds.example.org/new"
-    assert response.body == b"moved here"
-
-
-async def test_transport_errors_never_escape_raw() -> None:
-    def explode(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadError("connection reset by peer", request=request)
-
-    async with Fetcher(transport=httpx.MockTransport(explode)) as fetcher:
-        with pytest.raises(NetworkError, match=r"feeds\.example\.org"):
-            await fetcher.get("https://feeds.example.org/rss")
 
 
 async def test_every_failure_is_a_fetch_error(server: HostileServer) -> None:
