@@ -278,14 +278,10 @@ class SqlStore:
         ttl_minutes: int | None = None,
         pause_reason: str | None = None,
     ) -> None:
-        """Set when the feed is polled next, remember its ``<ttl>``, or pause it."""
-        values: dict[str, Any] = {"next_poll_at": at}
-        if ttl_minutes is not None:
-            values["ttl_minutes"] = ttl_minutes
-        if pause_reason is not None:
-            values.update(paused=True, paused_reason=pause_reason[:500])
-        with self._engine.begin() as connection:
-            connection.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+        """Set when the feed is polled next, remember its ``<ttl>``, or pause it (one feed's
+        :meth:`record_polls`)."""
+        poll = PollRecord(feed_id, at, ttl_minutes=ttl_minutes, pause_reason=pause_reason)
+        self.record_polls([poll], at)
 
     def record_polls(self, polls: Sequence[PollRecord], at: datetime) -> None:
         """Record a batch of polls in one transaction (executemany, not a statement each)."""
