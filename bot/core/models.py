@@ -10,6 +10,7 @@ __all__ = [
     "SNIPPET_START",
     "Article",
     "Briefing",
+    "ClusterReading",
     "Delivery",
     "Feed",
     "FeedEntry",
@@ -28,6 +29,33 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterReading:
+    """What story clustering reads from one article's title and text, before any state.
+
+    Made by ``bot.pipeline.cluster.DocumentReader`` (in a parser worker, or in the clusterer
+    itself); the clusterer adds what depends on the documents seen before (document
+    frequencies, which words are names, IDF weights).
+    """
+
+    terms: tuple[str, ...]
+    """The lead's terms, in order of first appearance (stopwords left out)."""
+    counts: tuple[int, ...]
+    """How often each of :attr:`terms` occurs in the lead."""
+    lower_case: frozenset[str]
+    """Terms written in lower case somewhere in the lead."""
+    headline: tuple[str, ...]
+    """The headline's terms in order, repeats kept."""
+    capitalised: frozenset[str]
+    """Terms capitalised inside a sentence (of the lead, and of a headline not In Title Case)."""
+    signature: bytes | None
+    """MinHash signature of the lead's word 3-shingles; None for a lead too short."""
+    lead_chars: int
+    """How much of the text the reader read: a clusterer set differently reads again."""
+    permutations: int
+    """MinHash permutations the reader used."""
+
+
+@dataclass(frozen=True, slots=True)
 class FeedEntry:
     """One item as a feed (or an article file) describes it, before storage."""
 
@@ -40,6 +68,8 @@ class FeedEntry:
     match_tokens: tuple[str, ...] | None = None
     """The title's and text's word stems in order, as alert matching reads them, when the
     parser worker computed them (``bot.pipeline.query.QueryMatcher.tokens``)."""
+    cluster_reading: ClusterReading | None = None
+    """What story clustering reads from the title and text, when the parser worker read it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +136,8 @@ class NewArticle:
     """The story this article joins; None starts a story of its own."""
     match_tokens: tuple[str, ...] | None = None
     """As :attr:`FeedEntry.match_tokens`, for this title and text (None: not computed)."""
+    cluster_reading: ClusterReading | None = None
+    """As :attr:`FeedEntry.cluster_reading`, for this title and text (None: not read)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,9 @@ from zlib import crc32
 
 import numpy as np
 
-__all__ = ["ClusterDocument", "StoryClusterer"]
+from bot.core.models import ClusterReading
+
+__all__ = ["ClusterDocument", "DocumentReader", "StoryClusterer"]
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['’][^\W_]+)*")
 _MID_SENTENCE_CAPITAL = re.compile(
@@ -188,6 +190,99 @@ _Handles = int | array
 """One story handle, or a sorted array of them (type code ``q``)."""
 
 
+class DocumentReader:
+    """Reads a document's title and lead as the clusterer needs them: a :class:`ClusterReading`.
+
+    Pure: the reading depends only on the document and the settings, never on the documents
+    read before, so a parser worker can read ahead and the clusterer take the result. The only
+    state is a bounded memo of the words seen (their term, hash and case). The MinHash
+    permutations come from a fixed seed, so every process computes the same signatures.
+    """
+
+    __slots__ = ("_hash_a", "_hash_b", "_lead_chars", "_permutations", "_words")
+
+    def __init__(self, *, lead_chars: int = 2000, num_permutations: int = 32) -> None:
+        if lead_chars <= 0 or num_permutations <= 0:
+            raise ValueError("lead_chars and num_permutations must be positive")
+        self._lead_chars = lead_chars
+        self._permutations = num_permutations
+        rng = np.random.default_rng(_SEED)
+        full = np.iinfo(np.uint64).max
+        self._hash_a = rng.integers(0, full, size=num_permutations, dtype=np.uint64) | np.uint64(1)
+        self._hash_b = rng.integers(0, full, size=num_permutations, dtype=np.uint64)
+        self._words: dict[str, tuple[str | None, int, bool]] = {}
+        """word as written -> (its term, or None for a stopword; crc32 of the lower-cased word;
+        whether it is written in lower case)"""
+
+    def fits(self, reading: ClusterReading) -> bool:
+        """True when ``reading`` was made with this reader's settings."""
+        return reading.lead_chars == self._lead_chars and reading.permutations == self._permutations
+
+    def read(self, title: str, text: str) -> ClusterReading:
+        """The terms, case evidence and near-duplicate signature of one document."""
+        if len(self._words) > _MAX_REMEMBERED_WORDS:
+            self._words.clear()
+        lead = _without_repeated_headline(text[: self._lead_chars], title)
+        memo = self._words
+        word_of = self._word
+        words = _WORD.findall(lead)
+        counts: dict[str, int] = {}
+        lower_case: set[str] = set()
+        for word, times in Counter(words).items():  # each distinct word once
+            term, _, lower = memo.get(word) or word_of(word)
+            if term:
+                counts[term] = counts.get(term, 0) + times
+                if lower:
+                    lower_case.add(term)
+        title_words = _WORD.findall(title)
+        headline = tuple(
+            term for term in ((memo.get(w) or word_of(w))[0] for w in title_words) if term
+        )
+        lines = lead.split("\n")
+        kept = [line for line in lines if not _is_heading(line)]
+        if len(kept) < len(lines):
+            lead = "\n".join(kept)
+        capitalised = _MID_SENTENCE_CAPITAL.findall(lead)
+        if not _is_title_case(title_words):
+            capitalised += _MID_SENTENCE_CAPITAL.findall(title)
+        return ClusterReading(
+            terms=tuple(counts),
+            counts=tuple(counts.values()),
+            lower_case=frozenset(lower_case),
+            headline=headline,
+            capitalised=frozenset(
+                term for term in ((memo.get(w) or word_of(w))[0] for w in capitalised) if term
+            ),
+            signature=self._signature([memo[word][1] for word in words]),
+            lead_chars=self._lead_chars,
+            permutations=self._permutations,
+        )
+
+    def _word(self, word: str) -> tuple[str | None, int, bool]:
+        """The term (None for a stopword), hash and lower-case flag of ``word``, memoised."""
+        known = self._words.get(word)
+        if known is None:
+            lower = word.lower()
+            known = self._words[word] = (_normalise(word), crc32(lower.encode()), word == lower)
+        return known
+
+    def _signature(self, word_hashes: list[int]) -> bytes | None:
+        """MinHash signature of the word 3-shingles; None for fewer than 8 words.
+
+        The low 32 bits of each minimum are kept (as bytes): two different minima agree there
+        once in 2**32, so the estimated Jaccard similarity is unchanged and the signature half as
+        large.
+
+        Each permutation is ``a * x + b`` modulo 2**64 with odd ``a``, a bijection on 64 bits.
+        """
+        if len(word_hashes) < _MIN_SHINGLE_WORDS:
+            return None
+        hashed = np.array(word_hashes, dtype=np.uint64)
+        shingles = (hashed[:-2] << np.uint64(42)) ^ (hashed[1:-1] << np.uint64(21)) ^ hashed[2:]
+        minima = (np.outer(shingles, self._hash_a) + self._hash_b).min(axis=0)
+        return minima.astype(np.uint32).tobytes()
+
+
 @dataclass(frozen=True, slots=True)
 class _Features:
     """What the clusterer keeps of a document while placing it."""
@@ -269,13 +364,7 @@ class StoryClusterer:
         self._recent_signatures = recent_signatures
         self._max_stories = max_stories
         self._idf_horizon = idf_horizon
-        rng = np.random.default_rng(_SEED)
-        full = np.iinfo(np.uint64).max
-        self._hash_a = rng.integers(0, full, size=num_permutations, dtype=np.uint64) | np.uint64(1)
-        self._hash_b = rng.integers(0, full, size=num_permutations, dtype=np.uint64)
-        self._words: dict[str, tuple[str | None, int, bool]] = {}
-        """word as written -> (its term, or None for a stopword; crc32 of the lower-cased word;
-        whether it is written in lower case)"""
+        self._reader = DocumentReader(lead_chars=lead_chars, num_permutations=num_permutations)
         self._doc_freq: Counter[str] = Counter()
         self._doc_count = 0
         self._capitalised: Counter[str] = Counter()
@@ -294,9 +383,12 @@ class StoryClusterer:
 
     # ------------------------------------------------------------------ public interface
 
-    def add(self, doc: ClusterDocument) -> str:
+    def add(self, doc: ClusterDocument, reading: ClusterReading | None = None) -> str:
         """Place ``doc`` in a story; return the story id (the id of the story's first document).
 
+        ``reading`` is what a :class:`DocumentReader` made of ``doc``'s title and text, when it
+        was read ahead (in a parser worker); without it, or when it was read with other
+        settings, the clusterer reads the document itself. The story is the same either way.
         Adding a document id that is still held returns its story and changes nothing.
         """
         known = self._story_of_doc.get(doc.id)
@@ -305,7 +397,9 @@ class StoryClusterer:
         if doc.published.tzinfo is None:
             raise ValueError(f"document {doc.id!r} has a naive publication time")
         when = doc.published.timestamp()
-        features = self._features(doc)
+        if reading is None or not self._reader.fits(reading):
+            reading = self._reader.read(doc.title, doc.text)
+        features = self._features(reading)
         story = None
         if features.signature is not None:
             story = self._duplicate_story(when, features.signature)
@@ -353,8 +447,6 @@ class StoryClusterer:
             self._doc_freq = _halved(self._doc_freq)
             self._capitalised = _halved(self._capitalised)
             self._lower_case = _halved(self._lower_case)
-        if len(self._words) > _MAX_REMEMBERED_WORDS:
-            self._words.clear()
 
     def __len__(self) -> int:
         """The number of stories held."""
@@ -362,47 +454,15 @@ class StoryClusterer:
 
     # ------------------------------------------------------------------ features
 
-    def _word(self, word: str) -> tuple[str | None, int, bool]:
-        """The term (None for a stopword), hash and lower-case flag of ``word``, memoised."""
-        known = self._words.get(word)
-        if known is None:
-            lower = word.lower()
-            known = self._words[word] = (_normalise(word), crc32(lower.encode()), word == lower)
-        return known
-
-    def _features(self, doc: ClusterDocument) -> _Features:
+    def _features(self, reading: ClusterReading) -> _Features:
         """Learn the document's terms and their case, then split its TF-IDF vector in two."""
-        lead = _without_repeated_headline(doc.text[: self._lead_chars], doc.title)
-        memo = self._words
-        words = _WORD.findall(lead)
-        counts: dict[str, float] = {}
-        lower_case: set[str] = set()
-        for word, times in Counter(words).items():  # each distinct word once
-            term, _, lower = memo.get(word) or self._word(word)
-            if term:
-                counts[term] = counts.get(term, 0) + times
-                if lower:
-                    lower_case.add(term)
-        title_words = _WORD.findall(doc.title)
-        word_of = self._word
-        headline_terms = [
-            term for term in ((memo.get(w) or word_of(w))[0] for w in title_words) if term
-        ]
-        for term in headline_terms:
+        counts: dict[str, float] = dict(zip(reading.terms, reading.counts, strict=True))
+        for term in reading.headline:
             counts[term] = counts.get(term, 0) + self._title_weight
         self._doc_count += 1
         self._doc_freq.update(counts.keys())
-        lines = lead.split("\n")
-        kept = [line for line in lines if not _is_heading(line)]
-        if len(kept) < len(lines):
-            lead = "\n".join(kept)
-        capitalised = _MID_SENTENCE_CAPITAL.findall(lead)
-        if not _is_title_case(title_words):
-            capitalised += _MID_SENTENCE_CAPITAL.findall(doc.title)
-        self._capitalised.update(
-            {term for term in ((memo.get(w) or word_of(w))[0] for w in capitalised) if term}
-        )
-        self._lower_case.update(lower_case)
+        self._capitalised.update(reading.capitalised)
+        self._lower_case.update(reading.lower_case)
         idf_numerator = math.log(self._doc_count + 1) + 1.0
         doc_freq = self._doc_freq
         capitalised_in, lower_in = self._capitalised.get, self._lower_case.get
@@ -414,25 +474,8 @@ class StoryClusterer:
                 continue
             weight = (1.0 + log(count)) * (idf_numerator - log(doc_freq[term] + 1))
             (names if capitalised_in(term, 0) > lower_in(term, 0) else topic)[term] = weight
-        headline = {term: idf_numerator - log(doc_freq[term] + 1) for term in headline_terms}
-        signature = self._signature([memo[word][1] for word in words])
-        return _Features(_unit(names), _unit(topic), headline, signature)
-
-    def _signature(self, word_hashes: list[int]) -> bytes | None:
-        """MinHash signature of the word 3-shingles; None for fewer than 8 words.
-
-        The low 32 bits of each minimum are kept (as bytes): two different minima agree there
-        once in 2**32, so the estimated Jaccard similarity is unchanged and the signature half as
-        large.
-
-        Each permutation is ``a * x + b`` modulo 2**64 with odd ``a``, a bijection on 64 bits.
-        """
-        if len(word_hashes) < _MIN_SHINGLE_WORDS:
-            return None
-        hashed = np.array(word_hashes, dtype=np.uint64)
-        shingles = (hashed[:-2] << np.uint64(42)) ^ (hashed[1:-1] << np.uint64(21)) ^ hashed[2:]
-        minima = (np.outer(shingles, self._hash_a) + self._hash_b).min(axis=0)
-        return minima.astype(np.uint32).tobytes()
+        headline = {term: idf_numerator - log(doc_freq[term] + 1) for term in reading.headline}
+        return _Features(_unit(names), _unit(topic), headline, reading.signature)
 
     def _band_keys(self, signature: bytes) -> tuple[int, ...]:
         """One LSH bucket key per band of ``rows`` hash values."""

@@ -32,6 +32,7 @@ from bot.core.errors import ParseError
 from bot.core.models import FeedEntry, ParsedFeed
 from bot.pipeline import clean
 from bot.pipeline.charset import decode_document
+from bot.pipeline.cluster import DocumentReader
 from bot.pipeline.query import QueryMatcher
 from bot.pipeline.text import clean_inline, html_to_text
 
@@ -57,7 +58,7 @@ MAX_TEXT_CHARS = 100_000
 TITLE_LIMIT = 300
 MAX_URL_CHARS = 2048
 TOKENIZED_CHARS_PER_FEED = 2_000_000
-"""Characters of entry text per feed that :class:`TokenizingFeedParser` stems ahead."""
+"""Characters of entry text per feed that :class:`TokenizingFeedParser` stems and reads ahead."""
 _MAX_MARKUP_CHARS = 4 * MAX_TEXT_CHARS
 """Markup looked at per entry: HTML is rarely more than four times its text."""
 
@@ -91,31 +92,38 @@ def parse_feed(
 
 
 class TokenizingFeedParser:
-    """:func:`parse_feed`, with each entry's :attr:`FeedEntry.match_tokens` computed.
+    """:func:`parse_feed`, with each entry's :attr:`FeedEntry.match_tokens` and
+    :attr:`FeedEntry.cluster_reading` computed.
 
     Meant for a parser worker (:class:`bot.pipeline.isolation.ParserPool` keeps one instance
-    per worker, so the stem cache stays warm): stemming is most of the cost of matching an
-    article against subscriptions, and there it runs beside the bot's process, not in it.
-    Entries past ``TOKENIZED_CHARS_PER_FEED`` characters of title and text keep None (the bot
-    stems them one at a time when it matches them), so a huge feed's answer stays small.
+    per worker, so the stem cache and word memo stay warm): stemming is most of the cost of
+    matching an article against subscriptions, and reading the text most of the cost of placing
+    it in a story; here both run beside the bot's process, not in it. Entries past
+    ``TOKENIZED_CHARS_PER_FEED`` characters of title and text keep None (the bot does that work
+    one article at a time), so a huge feed's answer stays small.
     """
 
-    __slots__ = ("_matcher",)
+    __slots__ = ("_matcher", "_reader")
 
     def __init__(self) -> None:
         self._matcher = QueryMatcher()
+        self._reader = DocumentReader()
 
     def __call__(
         self, body: bytes, *, url: str = "", headers: Mapping[str, str] | None = None
     ) -> ParsedFeed:
         parsed = parse_feed(body, url=url, headers=headers)
-        tokens = self._matcher.tokens
+        tokens, read = self._matcher.tokens, self._reader.read
         budget = TOKENIZED_CHARS_PER_FEED
         entries = []
         for entry in parsed.entries:
             budget -= len(entry.title) + len(entry.text)
             entries.append(
-                replace(entry, match_tokens=tokens(entry.title, entry.text))
+                replace(
+                    entry,
+                    match_tokens=tokens(entry.title, entry.text),
+                    cluster_reading=read(entry.title, entry.text),
+                )
                 if budget >= 0
                 else entry
             )

@@ -193,7 +193,7 @@ class Refresher:
         except (FetchError, ExtractionError) as error:
             log.info("keeping the feed's teaser for %s: %s", article.url, error)
             return replace(article, text_is_teaser=True)
-        return replace(article, text=extracted.text, match_tokens=None)
+        return replace(article, text=extracted.text, match_tokens=None, cluster_reading=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +257,7 @@ def _new_articles(
                 language=entry.language,
                 backfill=not feed.initialized,
                 match_tokens=entry.match_tokens if entry.title else None,
+                cluster_reading=entry.cluster_reading if entry.title else None,
             ),
         )
     return list(articles.values())

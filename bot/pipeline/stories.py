@@ -40,7 +40,7 @@ class StoryAssigner:
                 recent, self._recent = self._recent, None
                 for stored in recent(now):
                     self._clusterer.add(_document(stored))
-            story = self._clusterer.add(_document(article))
+            story = self._clusterer.add(_document(article), article.cluster_reading)
             self._since_prune += 1
             if self._since_prune >= PRUNE_EVERY:
                 self._clusterer.prune(now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import random
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline.cluster import ClusterDocument, StoryClusterer
+from bot.pipeline.cluster import ClusterDocument, DocumentReader, StoryClusterer
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "clusters" / "articles.jsonl"
@@ -248,6 +249,66 @@ def _random_stream(count: int, start: datetime, per_day: int, seed: int) -> list
     ]
 
 
+def _remixed_stream(count: int, seed: int) -> list[ClusterDocument]:
+    """Fixture articles republished, cut, and spliced with others' paragraphs, over 60 days."""
+    rng = random.Random(seed)
+    start = DOCUMENTS[0].published
+    stream = []
+    for n in range(count):
+        base, other = rng.choice(DOCUMENTS), rng.choice(DOCUMENTS)
+        paragraphs = base.text.split("\n")
+        if rng.random() < 0.5:
+            paragraphs = paragraphs[: rng.randint(1, len(paragraphs))]
+        if rng.random() < 0.3:
+            paragraphs.insert(rng.randint(0, len(paragraphs)), rng.choice(other.text.split("\n")))
+        title = base.title if rng.random() < 0.7 else other.title.upper()
+        stream.append(
+            ClusterDocument(
+                id=f"remix-{n}",
+                title=title,
+                text="\n".join(paragraphs),
+                published=start + timedelta(days=60 * n / count),
+                source=base.source,
+            )
+        )
+    return stream
+
+
+def _placements(
+    documents: list[ClusterDocument], reader: DocumentReader | None
+) -> tuple[dict[str, str], int]:
+    clusterer = StoryClusterer()
+    placed = {}
+    for n, doc in enumerate(documents):
+        reading = reader.read(doc.title, doc.text) if reader is not None else None
+        placed[doc.id] = clusterer.add(doc, reading)
+        if n % 100 == 99:
+            clusterer.prune(doc.published)
+    return placed, len(clusterer)
+
+
+@pytest.mark.parametrize("stream", ["fixtures", "remixed"])
+def test_a_reading_made_ahead_places_a_document_as_reading_it_there_would(stream: str) -> None:
+    documents = DOCUMENTS if stream == "fixtures" else _remixed_stream(600, seed=7)
+    plain, held = _placements(documents, None)
+    assert len(set(plain.values())) < len(plain)  # some stories have several articles
+    assert _placements(documents, DocumentReader()) == (plain, held)
+    # A reading made with other settings is not used: the clusterer reads the text itself.
+    assert _placements(documents, DocumentReader(lead_chars=500)) == (plain, held)
+
+
+def test_a_reading_depends_on_the_document_alone() -> None:
+    warm = DocumentReader()
+    for doc in DOCUMENTS:
+        warm.read(doc.title, doc.text)
+    doc = DOCUMENTS[-1]
+    reading = DocumentReader().read(doc.title, doc.text)
+    assert warm.read(doc.title, doc.text) == reading
+    assert reading.signature is not None and len(reading.signature) == 4 * 32
+    assert reading.lead_chars == 2000 and reading.permutations == 32
+    assert DocumentReader().read("Short", "Too few words.").signature is None
+
+
 def test_prune_keeps_the_number_of_stories_bounded() -> None:
     clusterer = StoryClusterer()
     start = datetime(2025, 1, 1, tzinfo=UTC)
@@ -276,6 +337,7 @@ def test_memory_returns_to_its_level_after_pruning() -> None:
         for doc in _random_stream(300, start, per_day=300, seed=3):
             clusterer.add(doc)
         clusterer.prune(start + timedelta(days=30))
+        gc.collect()  # also empties the free lists, whose blocks tracemalloc counts as held
         after_first, _ = tracemalloc.get_traced_memory()
         tracemalloc.reset_peak()
         later = start + timedelta(days=60)
@@ -283,6 +345,7 @@ def test_memory_returns_to_its_level_after_pruning() -> None:
             clusterer.add(doc)
         _, peak = tracemalloc.get_traced_memory()
         clusterer.prune(later + timedelta(days=30))
+        gc.collect()
         after_second, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -15,7 +15,7 @@ import pytest
 
 from bot.core.errors import ExtractionError, ParseError
 from bot.pipeline.isolation import MIB, IsolationLimits, ParserPool
-from bot.pipeline.parse import parse_feed
+from bot.pipeline.parse import TokenizingFeedParser, parse_feed
 from tests.support import worker_faults
 from tests.support.hostile_feeds import many_attributes, rss
 
@@ -37,6 +37,22 @@ async def pool() -> AsyncIterator[ParserPool]:
 async def test_parses_in_a_worker_like_in_process(pool: ParserPool) -> None:
     isolated = await pool.call(parse_feed, FEED, url="http://news.example/", error=ParseError)
     assert isolated == parse_feed(FEED, url="http://news.example/")
+
+
+async def test_a_tokenizing_parser_reads_in_a_worker_like_in_process() -> None:
+    feed = rss(
+        "<item><title>Port Ellery switches on its floating solar farm</title>"
+        "<link>http://news.example/solar</link><description>Port Ellery switched on a floating"
+        " solar farm in its old harbour on Monday, the council said.</description></item>"
+    ).encode()
+    # A generous timeout: the worker's first call imports the parser, stemmer and numpy.
+    async with ParserPool(IsolationLimits(workers=1, timeout=30.0)) as pool:
+        isolated = await pool.call(
+            TokenizingFeedParser, feed, url="http://news.example/", error=ParseError
+        )
+    assert isolated == TokenizingFeedParser()(feed, url="http://news.example/")
+    reading = isolated.entries[0].cluster_reading
+    assert reading is not None and reading.signature is not None  # the same MinHash permutations
 
 
 async def test_a_worker_is_reused(pool: ParserPool) -> None:

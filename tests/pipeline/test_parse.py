@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.errors import ParseError
+from bot.pipeline.cluster import DocumentReader
 from bot.pipeline.parse import (
     MAX_ENTRIES,
     MAX_TEXT_CHARS,
@@ -65,7 +66,7 @@ def test_rss2_titles_links_dates_and_full_content() -> None:
     assert "nine-day strike" in rail.text and "Drivers accept" not in rail.text
 
 
-def test_the_tokenizing_parser_adds_match_tokens_and_nothing_else() -> None:
+def test_the_tokenizing_parser_adds_match_tokens_and_cluster_readings_and_nothing_else() -> None:
     body, url = fixture("rss2.xml"), f"{BASE}/rss2.xml"
     plain = parse_feed(body, url=url)
     reader = TokenizingFeedParser()
@@ -75,10 +76,13 @@ def test_the_tokenizing_parser_adds_match_tokens_and_nothing_else() -> None:
         matcher.tokens(e.title, e.text) for e in plain.entries
     ]
     assert "solar" in (tokenized.entries[0].match_tokens or ())
-    assert (
-        replace(tokenized, entries=tuple(replace(e, match_tokens=None) for e in tokenized.entries))
-        == plain
-    )
+    document_reader = DocumentReader()
+    assert [e.cluster_reading for e in tokenized.entries] == [
+        document_reader.read(e.title, e.text) for e in plain.entries
+    ]
+    assert "solar" in tokenized.entries[0].cluster_reading.terms  # type: ignore[union-attr]
+    bare = tuple(replace(e, match_tokens=None, cluster_reading=None) for e in tokenized.entries)
+    assert replace(tokenized, entries=bare) == plain
     assert reader(body, url=url) == tokenized
 
 
@@ -88,6 +92,9 @@ def test_the_tokenizing_parser_leaves_entries_past_its_budget_to_the_bot() -> No
     items = "".join(item(f"Story {n}", str(n), text) for n in range(count))
     entries = TokenizingFeedParser()(rss(items).encode(), url=BASE).entries
     tokenized = [e for e in entries if e.match_tokens is not None]
+    assert [e.cluster_reading is not None for e in entries] == [
+        e.match_tokens is not None for e in entries
+    ]
     assert 0 < len(tokenized) < len(entries) == count
     assert sum(len(e.title) + len(e.text) for e in tokenized) <= TOKENIZED_CHARS_PER_FEED
     assert entries[: len(tokenized)] == tuple(tokenized)
