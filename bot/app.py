@@ -76,6 +76,7 @@ class Services:
     schedules: ScheduleService
     status: StatusService
     alerts: AlertPlanner
+    stories: StoryAssigner
     poller: Poller
     briefing_scheduler: BriefingScheduler
     retention: RetentionService
@@ -171,6 +172,7 @@ async def open_services(
                 status=StatusService(store, clock),
                 retention=retention,
                 alerts=alerts,
+                stories=stories,
                 poller=Poller(
                     store,
                     refresher,

@@ -33,19 +33,27 @@ class StoryAssigner:
         self._lock = threading.Lock()
         self._since_prune = 0
 
+    def warm_up(self, now: datetime) -> None:
+        """Replay the stored recent articles now (done by the first :meth:`assign` anyway)."""
+        with self._lock:
+            self._replay_recent(now)
+
     def assign(self, article: NewArticle, now: datetime) -> str:
         """The story id for a new article (its own id when it starts a story)."""
         with self._lock:
-            if self._recent is not None:
-                recent, self._recent = self._recent, None
-                for stored in recent(now):
-                    self._clusterer.add(_document(stored))
+            self._replay_recent(now)
             story = self._clusterer.add(_document(article), article.cluster_reading)
             self._since_prune += 1
             if self._since_prune >= PRUNE_EVERY:
                 self._clusterer.prune(now)
                 self._since_prune = 0
         return story
+
+    def _replay_recent(self, now: datetime) -> None:
+        if self._recent is not None:
+            recent, self._recent = self._recent, None
+            for stored in recent(now):
+                self._clusterer.add(_document(stored))
 
 
 def _document(article: Article | NewArticle) -> ClusterDocument:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.models import NewArticle
 from bot.pipeline.cluster import ClusterDocument, DocumentReader, StoryClusterer
+from bot.pipeline.stories import StoryAssigner
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "clusters" / "articles.jsonl"
@@ -445,3 +447,31 @@ def test_dev_set_pairwise_and_bcubed_f1() -> None:
     # bench/clustering.py measures 0.900 / 0.924 with the defaults
     assert pairwise >= 0.88
     assert bcubed >= 0.90
+
+
+def _new_article(doc: ClusterDocument) -> NewArticle:
+    return NewArticle(
+        id=doc.id,
+        url=f"https://news.example/{doc.id}",
+        title=doc.title,
+        source_name=doc.source,
+        feed_id=1,
+        published_at=doc.published,
+        first_seen_at=doc.published,
+        text=doc.text,
+    )
+
+
+def test_the_assigner_replays_recent_articles_once_before_it_assigns() -> None:
+    [first, second, *_] = _ids_of(EVENTS[DOCUMENTS[0].id])
+    replays: list[datetime] = []
+
+    def recent(now: datetime) -> list[NewArticle]:
+        replays.append(now)
+        return [_new_article(BY_ID[first])]
+
+    assigner = StoryAssigner(recent=recent)  # type: ignore[arg-type]
+    later = BY_ID[second].published
+    assigner.warm_up(later)
+    assert assigner.assign(_new_article(BY_ID[second]), later) == first
+    assert replays == [later]  # the first assignment does not replay again
