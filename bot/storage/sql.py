@@ -629,7 +629,7 @@ class SqlStore:
             statement = (
                 text(
                     "SELECT articles.*, "
-                    "snippet(articles_fts, 2, :start, :end, '…', 24) AS snippet "
+                    "snippet(articles_fts, 1, :start, :end, '…', 24) AS snippet "
                     "FROM articles_fts JOIN articles ON articles.pk = articles_fts.rowid "
                     "WHERE articles_fts MATCH :match AND articles_fts.rowid IN :pks"
                 )
@@ -849,7 +849,7 @@ SEARCH_CANDIDATES = 5000
 half per match, so a word found in a quarter of a million articles would take a third of a
 second to rank in full; readers of news want the recent ones anyway."""
 _NEWEST_RANKED = (
-    "SELECT rowid AS pk, bm25(articles_fts, 10.0, 4.0, 1.0) AS score FROM articles_fts "
+    "SELECT rowid AS pk, bm25(articles_fts, 10.0, 1.0) AS score FROM articles_fts "
     "WHERE articles_fts MATCH :match ORDER BY rowid DESC LIMIT :candidates"
 )
 """The newest matches with their bm25 scores: the match is evaluated once, newest first, and
@@ -862,7 +862,7 @@ _NEWEST_MATCHES = text(
 )
 """The rowid of the oldest match a search since a time ranks (none: every match is ranked)."""
 _RANK_SINCE = text(
-    "SELECT articles_fts.rowid AS pk, bm25(articles_fts, 10.0, 4.0, 1.0) AS score "
+    "SELECT articles_fts.rowid AS pk, bm25(articles_fts, 10.0, 1.0) AS score "
     "FROM articles_fts JOIN articles ON articles.pk = articles_fts.rowid "
     "WHERE articles_fts MATCH :match AND articles_fts.rowid >= :floor "
     "AND articles.published_at >= :since ORDER BY score, pk DESC LIMIT :limit"
