@@ -298,21 +298,26 @@ def test_user_text_never_reaches_fts_syntax(query: str, expression: str) -> None
     assert fts_match_expression(query) == expression
 
 
-def test_upgrading_from_0003_keeps_schedules_and_feeds_active(tmp_path: Path) -> None:
+def _database_at(path: Path, revision: str) -> Path:
+    """A new database migrated only up to ``revision``."""
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine
 
     import bot.storage.sql as sql_module
 
-    path = tmp_path / "old.db"
     engine = create_engine(f"sqlite:///{path}")
     config = Config()
     config.set_main_option("script_location", str(sql_module._MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
+        command.upgrade(config, revision)
     engine.dispose()
+    return path
+
+
+def test_upgrading_from_0003_keeps_schedules_and_feeds_active(tmp_path: Path) -> None:
+    path = _database_at(tmp_path / "old.db", "0003")
     with sqlite3.connect(path) as connection:
         connection.execute(
             "INSERT INTO schedules (guild_id, channel_id, time_of_day, timezone, days, "
@@ -364,20 +369,7 @@ def test_a_summary_never_changes_what_search_ranks_first(store: SqlStore) -> Non
 
 
 def test_upgrading_from_0005_reindexes_titles_and_texts_only(tmp_path: Path) -> None:
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
-    import bot.storage.sql as sql_module
-
-    path = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{path}")
-    config = Config()
-    config.set_main_option("script_location", str(sql_module._MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
-    engine.dispose()
+    path = _database_at(tmp_path / "old.db", "0005")
     with sqlite3.connect(path) as connection:
         connection.execute(
             "INSERT INTO articles (id, url, title, source_name, published_at, first_seen_at, "
