@@ -13,6 +13,9 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.support
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import machine_line, print_table
 
 from bot.core.errors import ResponseTooLargeError
 from bot.pipeline.fetch import Fetcher, FetchLimits
@@ -20,16 +23,6 @@ from tests.support.bombs import build_gzip_bomb
 from tests.support.hostile_server import FEED_BODY, HostileServer
 
 MIB = 1024 * 1024
-
-
-def _table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
-    cells = [header, *[tuple(str(cell) for cell in row) for row in rows]]
-    widths = [max(len(row[index]) for row in cells) for index in range(len(header))]
-    print(f"\n{title}")
-    for number, row in enumerate(cells):
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 async def _throughput(server: HostileServer) -> None:
@@ -45,8 +38,8 @@ async def _throughput(server: HostileServer) -> None:
         rows.append(
             (per_host, 300, f"{len(feed) / 1024:.0f}", f"{elapsed:.2f}", f"{300 / elapsed:.0f}")
         )
-    _table(
-        "300 gzip feed fetches from one loopback host (new connection each)",
+    print_table(
+        "300 gzip feed fetches from one loopback host (connections kept alive)",
         ("max_per_host", "requests", "KiB/feed", "seconds", "req/s"),
         rows,
     )
@@ -79,7 +72,7 @@ async def _bomb(server: HostileServer) -> None:
                 f"{peak / MIB:.1f}",
             )
         )
-    _table(
+    print_table(
         "double-gzip bomb",
         ("wire KiB", "inflated MiB", "cap MiB", "outcome", "ms", "peak traced MiB"),
         rows,
@@ -104,10 +97,11 @@ async def _large_body(server: HostileServer) -> None:
                 f"{len(response.body) / MIB / elapsed:.0f}",
             )
         )
-    _table("one 9 MiB body", ("encoding", "MiB decoded", "ms", "MiB/s"), rows)
+    print_table("one 9 MiB body", ("encoding", "MiB decoded", "ms", "MiB/s"), rows)
 
 
 async def main() -> None:
+    print(machine_line())
     async with HostileServer() as server:
         await _throughput(server)
         await _bomb(server)

@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.support
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import machine_line, print_table
 
 from bot.core.errors import ParseError
 from bot.pipeline.isolation import MIB, IsolationLimits, ParserPool
@@ -21,16 +24,6 @@ from bot.pipeline.parse import parse_feed
 from tests.support.hostile_feeds import HOSTILE_FEEDS
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
-    cells = [header, *[tuple(str(cell) for cell in row) for row in rows]]
-    widths = [max(len(row[index]) for row in cells) for index in range(len(header))]
-    print(f"\n{title}")
-    for number, row in enumerate(cells):
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 def _documents() -> tuple[str, list[bytes]]:
@@ -74,7 +67,7 @@ async def _cost() -> None:
                 f"{size / best:.1f}",
             )
         )
-    _table(
+    print_table(
         f"Parsing {what} ({size:.1f} MiB), all at once, best of 3 (first call starts workers)",
         ("parsed in", "first call ms", "all ms", "ms/feed", "MiB/s"),
         rows,
@@ -96,7 +89,7 @@ async def _bounds() -> None:
             rows.append(
                 (name, f"{len(body) / 1024:.0f}", f"{time.perf_counter() - started:.2f}", outcome)
             )
-    _table(
+    print_table(
         "Hostile documents in a worker (timeout 5 s, 512 MB); the bot's process is untouched",
         ("document", "KiB", "seconds", "outcome"),
         rows,
@@ -106,5 +99,6 @@ async def _bounds() -> None:
 
 
 if __name__ == "__main__":
+    print(machine_line())
     asyncio.run(_cost())
     asyncio.run(_bounds())

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -27,6 +26,10 @@ import numpy as np  # noqa: E402
 from rouge_score import rouge_scorer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _support import machine_line  # noqa: E402
 
 from bot.pipeline.summarize import ALGORITHMS, Summarizer  # noqa: E402
 from bot.pipeline.tokenize import split_sentences  # noqa: E402
@@ -152,22 +155,6 @@ def markdown_tables(name: str, results: list[SystemResult]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    """CPU model, cores and Python version."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"Machine: {model}, {os.cpu_count()} cores (single process used), "
-        f"Python {platform.python_version()} ({platform.python_implementation()})"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run every dataset found, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -175,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N articles per set")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
     args = parser.parse_args(argv)
-    print(machine())
+    print(f"{machine_line()} (one process used)")
     print()
     for name in args.datasets:
         path = args.data_dir / f"{name}.jsonl"
