@@ -613,12 +613,11 @@ class _GuardedPool:
             try:
                 answer = await self._start(connection, request, reused=True)
             except _StaleConnectionError:
-                answer = None  # the server closed it as we reused it
-            if answer is not None and answer.status != 408:
-                return answer
-            if answer is not None:  # "Request Timeout" for a connection it let idle
-                await answer.finish(reuse=False)
-            # once more, on a new connection
+                pass  # the server closed it as we reused it: once more, on a new connection
+            else:
+                if answer.status != 408:
+                    return answer
+                await answer.finish(reuse=False)  # "Request Timeout" for a connection let idle
         connection = await self._connect(origin)
         return await self._start(connection, request, reused=False)
 
