@@ -1,16 +1,19 @@
-"""The ``newsbot`` command: run | console | brief | fetch | summarize."""
+"""The ``newsbot`` command: run | console | brief | fetch | summarize | health."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
+
+from tqdm import tqdm
 
 from bot import __version__
 from bot.app import (
@@ -20,13 +23,16 @@ from bot.app import (
     refresh_configured,
     run_console,
     run_discord,
+    run_until_stopped,
 )
 from bot.config import Settings, load_discord_settings, load_settings
 from bot.core.errors import ConfigError, NewsbotError
 from bot.core.models import FeedRefresh
+from bot.ops.health import STALE_AFTER_BEATS, heartbeat_path, read_heartbeat
 from bot.pipeline.parse import parse_article_file
 from bot.pipeline.summarize import Summarizer
 from bot.render.text import render_briefing, render_summary
+from bot.storage.probe import database_problem
 
 __all__ = ["main"]
 
@@ -35,6 +41,23 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+_T = TypeVar("_T")
+
+
+class StoppedBySignal(Exception):  # noqa: N818 (a stop, not an error)
+    """A one-shot command was stopped by a signal; ``status`` is its exit status."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.status = 128 + signum
+
+
+def _run_async(main: Coroutine[Any, Any, _T]) -> _T:
+    """Run a one-shot command's coroutine; SIGTERM or SIGINT stop it cleanly."""
+    result, signum = run_until_stopped(main)
+    if signum is not None:
+        raise StoppedBySignal(signum)
+    return result  # type: ignore[return-value]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewsbotError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except StoppedBySignal as stop:
+        return stop.status
     except KeyboardInterrupt:
         return 130
 
@@ -100,20 +125,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     summarize.add_argument("--sentences", type=int, help="sentences per summary")
     summarize.set_defaults(handler=_summarize)
+
+    health = commands.add_parser(
+        "health",
+        help="exit 0 when the running newsbot's heartbeat is fresh and its database answers",
+        description="For container health checks: reads the heartbeat the running process "
+        "writes to the data folder, then asks the database for an answer.",
+    )
+    health.set_defaults(handler=_health)
     return parser
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     discord_settings = load_discord_settings()
     if discord_settings is not None:
-        asyncio.run(run_discord(settings, discord_settings))
+        run_until_stopped(run_discord(settings, discord_settings))
         return EXIT_OK
-    asyncio.run(run_console(settings, sys.stdin, sys.stdout, brief_first=True))
+    run_until_stopped(run_console(settings, sys.stdin, sys.stdout, brief_first=True))
     return EXIT_OK
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:
-    asyncio.run(run_console(settings, sys.stdin, sys.stdout, brief_first=False))
+    run_until_stopped(run_console(settings, sys.stdin, sys.stdout, brief_first=False))
     return EXIT_OK
 
 
@@ -123,16 +156,17 @@ def _brief(args: argparse.Namespace, settings: Settings) -> int:
             briefing = await services.briefings.brief(topic=args.topic, hours=args.hours)
             return render_briefing(briefing)
 
-    print(asyncio.run(brief()))
+    print(_run_async(brief()))
     return EXIT_OK
 
 
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     async def fetch() -> list[FeedRefresh]:
         async with open_services(settings) as services:
-            return await refresh_configured(services, tuple(args.urls))
+            with _progress_bar("feeds") as progress:
+                return await refresh_configured(services, tuple(args.urls), progress=progress)
 
-    results = asyncio.run(fetch())
+    results = _run_async(fetch())
     for result in results:
         print(_refresh_line(result))
     if not results:
@@ -181,7 +215,7 @@ def _summarize_url(settings: Settings, url: str) -> int:
             summary = page.summary
             return render_summary(page.title, page.url, summary.sentences, summary.sentence_count)
 
-    print(asyncio.run(summarize()))
+    print(_run_async(summarize()))
     return EXIT_OK
 
 
@@ -233,3 +267,44 @@ def _open_input(name: str) -> TextIO:
         return open(name, encoding="utf-8")
     except OSError as error:
         raise ConfigError("--jsonl", f"cannot read {name}: {error.strerror}") from error
+
+
+@contextmanager
+def _progress_bar(unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar on stderr, shown only when stderr is a terminal; updated as (done, total)."""
+    bar = tqdm(
+        total=0, unit=f" {unit}", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False
+    )
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+def _health(args: argparse.Namespace, settings: Settings) -> int:
+    path = heartbeat_path(settings.data_dir)
+    beat = read_heartbeat(path)
+    if beat is None:
+        print(f"unhealthy: no heartbeat at {path} (is newsbot running here?)")
+        return EXIT_FAILURE
+    age = (datetime.now(UTC) - beat.at).total_seconds()
+    if age > STALE_AFTER_BEATS * beat.every_seconds:
+        every = beat.every_seconds
+        print(f"unhealthy: the last heartbeat is {age:.0f} s old (one every {every:g} s)")
+        return EXIT_FAILURE
+    if beat.problems:
+        print(f"unhealthy: {'; '.join(beat.problems)}")
+        return EXIT_FAILURE
+    problem = database_problem(settings.effective_database_url)
+    if problem:
+        print(f"unhealthy: {problem}")
+        return EXIT_FAILURE
+    print(f"healthy: heartbeat {age:.0f} s ago (pid {beat.pid}), the database answers")
+    return EXIT_OK

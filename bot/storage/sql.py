@@ -823,6 +823,32 @@ class SqlStore:
             for table in (subscriptions, schedules, feeds):
                 connection.execute(table.delete().where(table.c.guild_id == guild_id))
 
+    # Operations
+
+    def ping(self) -> None:
+        """One trivial query; raises SQLAlchemy's error when the database does not answer."""
+        with self._engine.connect() as connection:
+            connection.execute(select(1)).scalar_one()
+
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """Deliveries waiting to be sent (pending or being sent), and the oldest one's time."""
+        query = select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.status.in_(("pending", "sending"))
+        )
+        with self._engine.connect() as connection:
+            count, oldest = connection.execute(query).one()
+        return count, oldest
+
+    def database_bytes(self) -> int:
+        """The database's size (SQLite: its pages; PostgreSQL: ``pg_database_size``)."""
+        with self._engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+                page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+                return int(pages) * int(page_size)
+            size = connection.execute(text("SELECT pg_database_size(current_database())"))
+            return int(size.scalar_one())
+
     @staticmethod
     def _known_in(connection: Connection, ids: list[str]) -> set[str]:
         known: set[str] = set()
