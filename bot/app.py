@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -20,7 +19,6 @@ from bot.core.errors import ConfigError
 from bot.core.models import Article, FeedRefresh
 from bot.core.ports import NoTelemetry, Telemetry
 from bot.ops.health import HealthMonitor, Heartbeat, Probe, heartbeat_path
-from bot.ops.logs import JsonFormatter
 from bot.ops.metrics import Metrics, Snapshot
 from bot.ops.server import OpsServer
 from bot.pipeline.fetch import Fetcher, FetchLimits
@@ -48,7 +46,6 @@ __all__ = [
     "Services",
     "build_scheduler",
     "build_summarizer",
-    "configure_logging",
     "open_services",
     "operate",
     "refresh_configured",
@@ -92,20 +89,6 @@ class Services:
     retention: RetentionService
     clock: Callable[[], datetime]
     telemetry: Telemetry
-
-
-def configure_logging(settings: Settings) -> None:
-    """Log to stderr at the configured level, as text or one JSON object per line; quiet the
-    per-request chatter of httpx."""
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log.format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # a line per run
 
 
 def build_summarizer(settings: Settings) -> Summarizer:

@@ -11,30 +11,21 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from bot import __version__
-from bot.app import (
-    build_summarizer,
-    configure_logging,
-    open_services,
-    refresh_configured,
-    run_console,
-    run_discord,
-    run_until_stopped,
-)
 from bot.config import Settings, load_discord_settings, load_settings
 from bot.core.errors import ConfigError, NewsbotError
-from bot.core.models import FeedRefresh
-from bot.ops.health import STALE_AFTER_BEATS, heartbeat_path, read_heartbeat
-from bot.pipeline.parse import parse_article_file
-from bot.pipeline.summarize import Summarizer
-from bot.render.text import render_briefing, render_summary
-from bot.storage.probe import database_problem
+from bot.ops.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.core.models import FeedRefresh
+    from bot.pipeline.summarize import Summarizer
 
 __all__ = ["main"]
+
+# Modules that load the pipeline (sumy, numpy, trafilatura, ...) are imported by the commands
+# that use them, so `newsbot health` (a container health check) starts in a fraction of a second.
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +45,8 @@ class StoppedBySignal(Exception):  # noqa: N818 (a stop, not an error)
 
 def _run_async(main: Coroutine[Any, Any, _T]) -> _T:
     """Run a one-shot command's coroutine; SIGTERM or SIGINT stop it cleanly."""
+    from bot.app import run_until_stopped
+
     result, signum = run_until_stopped(main)
     if signum is not None:
         raise StoppedBySignal(signum)
@@ -69,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"newsbot: {error}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings)
+    configure_logging(settings.log_level, settings.log.format)
     try:
         return args.handler(args, settings)
     except ConfigError as error:
@@ -137,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_console, run_discord, run_until_stopped
+
     discord_settings = load_discord_settings()
     if discord_settings is not None:
         run_until_stopped(run_discord(settings, discord_settings))
@@ -146,11 +141,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _console(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_console, run_until_stopped
+
     run_until_stopped(run_console(settings, sys.stdin, sys.stdout, brief_first=False))
     return EXIT_OK
 
 
 def _brief(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import open_services
+    from bot.render.text import render_briefing
+
     async def brief() -> str:
         async with open_services(settings) as services:
             briefing = await services.briefings.brief(topic=args.topic, hours=args.hours)
@@ -161,6 +161,8 @@ def _brief(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import open_services, refresh_configured
+
     async def fetch() -> list[FeedRefresh]:
         async with open_services(settings) as services:
             with _progress_bar("feeds") as progress:
@@ -188,6 +190,8 @@ def _refresh_line(result: FeedRefresh) -> str:
 
 
 def _summarize(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_summarizer
+
     if args.sentences is not None:
         if not 1 <= args.sentences <= 10:
             raise ConfigError("--sentences", f"must be between 1 and 10, got {args.sentences}")
@@ -209,6 +213,9 @@ def _with_sentences(settings: Settings, sentences: int) -> Settings:
 
 
 def _summarize_url(settings: Settings, url: str) -> int:
+    from bot.app import open_services
+    from bot.render.text import render_summary
+
     async def summarize() -> str:
         async with open_services(settings) as services:
             page = await services.summaries.summarize_url(url)
@@ -220,6 +227,9 @@ def _summarize_url(settings: Settings, url: str) -> int:
 
 
 def _summarize_file(summarizer: Summarizer, target: str) -> int:
+    from bot.pipeline.parse import parse_article_file
+    from bot.render.text import render_summary
+
     if target == "-":
         title, text = "", sys.stdin.read()
     else:
@@ -272,6 +282,8 @@ def _open_input(name: str) -> TextIO:
 @contextmanager
 def _progress_bar(unit: str) -> Iterator[Callable[[int, int], None]]:
     """A tqdm bar on stderr, shown only when stderr is a terminal; updated as (done, total)."""
+    from tqdm import tqdm
+
     bar = tqdm(
         total=0, unit=f" {unit}", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False
     )
@@ -289,6 +301,9 @@ def _progress_bar(unit: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def _health(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.ops.health import STALE_AFTER_BEATS, heartbeat_path, read_heartbeat
+    from bot.storage.probe import database_problem
+
     path = heartbeat_path(settings.data_dir)
     beat = read_heartbeat(path)
     if beat is None:
