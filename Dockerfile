@@ -9,7 +9,8 @@ FROM python:3.11.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+RUN python -m venv /opt/build \
+    && /opt/build/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 # Runtime stage: the locked dependencies first (a layer that survives code edits), then the wheel.
 FROM python:3.11.11-slim-bookworm
