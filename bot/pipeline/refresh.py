@@ -94,7 +94,7 @@ class Refresher:
                 candidates = await self._with_full_text(candidates)
             batch = await asyncio.to_thread(self._store_batch, feed, candidates, state, now)
         except (FetchError, ParseError) as error:
-            log.info("feed %s failed: %s", feed.url, error)
+            log.info("feed %s failed: %s", feed.url, error, extra={"feed_id": feed.id})
             await asyncio.to_thread(self._store.record_feed_error, feed.id, str(error), now)
             hints = PollHints(
                 http_status=getattr(error, "status", None),

@@ -160,6 +160,7 @@ class DeliveryService:
                 delivery.recipient_type,
                 delivery.recipient_id,
                 error,
+                extra={"delivery_id": delivery.id, "guild_id": delivery.guild_id},
             )
             self._store.mark_failed(delivery.id, str(error))
             if error.permanent and delivery.subscription_id is not None:
@@ -172,7 +173,13 @@ class DeliveryService:
         backoff = timedelta(seconds=min(5 * 2 ** (delivery.attempts - 1), 3600))
         if error.retry_after:
             backoff = max(backoff, timedelta(seconds=error.retry_after))
-        log.info("delivery %d will be retried in %s: %s", delivery.id, backoff, error)
+        log.info(
+            "delivery %d will be retried in %s: %s",
+            delivery.id,
+            backoff,
+            error,
+            extra={"delivery_id": delivery.id, "guild_id": delivery.guild_id},
+        )
         self._store.mark_retry(delivery.id, str(error), now + backoff)
         return "retry"
 

@@ -48,10 +48,11 @@ class NewsTree(app_commands.CommandTree):
         record_command(interaction, outcome="error")
         message = describe_error(error)
         original = getattr(error, "original", error)
+        context = {"guild_id": interaction.guild_id, "channel_id": interaction.channel_id}
         if isinstance(original, NewsbotError | app_commands.CheckFailure):
-            log.info("/%s refused: %s", _name(interaction), original)
+            log.info("/%s refused: %s", _name(interaction), original, extra=context)
         else:
-            log.error("/%s failed", _name(interaction), exc_info=original)
+            log.error("/%s failed", _name(interaction), exc_info=original, extra=context)
         try:
             await _reply_privately(interaction, message)
         except discord.HTTPException:
