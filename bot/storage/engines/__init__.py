@@ -96,4 +96,11 @@ def dialect_for(url: URL) -> Dialect:
         from bot.storage.engines.sqlite import SqliteDialect
 
         return SqliteDialect()
-    raise StorageError(f"database {backend!r} is not supported yet; use sqlite:///path")
+    if url.drivername in ("postgresql", "postgresql+psycopg"):
+        from bot.storage.engines.postgresql import PostgresDialect
+
+        return PostgresDialect()
+    raise StorageError(
+        f"database {url.drivername!r} is not supported; use sqlite:///path or "
+        "postgresql+psycopg://user:password@host:5432/database"
+    )
