@@ -2,7 +2,8 @@
 
 The store's parts (:mod:`bot.storage.feeds`, :mod:`bot.storage.articles`, ...) are written
 once in SQLAlchemy Core; whatever cannot be (connecting, insert-or-ignore, row locks for
-claims, full-text search) is a method of a :class:`Dialect`, one module per engine.
+claims, full-text search, named locks) is a method of a :class:`Dialect`, one module per
+engine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageError
+from bot.core.ports import HeldLock
 
 __all__ = ["Dialect", "Phrase", "RankedRow", "SearchQuery", "dialect_for", "parse_search"]
 
@@ -86,6 +88,10 @@ class Dialect(Protocol):
         """The best matches among the newest ``candidates`` matches (published since
         ``since``), best first; title matches rank above text matches, equal scores go to
         the newer article."""
+        ...
+
+    def try_lock(self, engine: Engine, name: str) -> HeldLock | None:
+        """Take the lock called ``name`` unless another holder has it."""
         ...
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy import create_engine as sqlalchemy_engine
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageBusyError
@@ -29,7 +30,7 @@ from bot.core.models import SNIPPET_END, SNIPPET_START
 from bot.storage.engines import RankedRow, SearchQuery
 from bot.storage.schema import UTCDateTime, articles
 
-__all__ = ["TEXT_SEARCH_CONFIG", "PostgresDialect", "advisory_key"]
+__all__ = ["TEXT_SEARCH_CONFIG", "AdvisoryLock", "PostgresDialect", "advisory_key"]
 
 TEXT_SEARCH_CONFIG = "english"
 """The text search configuration of ``articles.search`` (stemming, English stop words);
@@ -62,6 +63,64 @@ def _tsquery(query: SearchQuery) -> tuple[str, dict[str, str]]:
     ]
     values = {f"phrase{index}": " ".join(phrase) for index, phrase in enumerate(query.phrases)}
     return " && ".join(parts), values
+
+
+class AdvisoryLock:
+    """A session-level advisory lock held on a connection of its own: PostgreSQL releases it
+    when :meth:`release` unlocks it, or when the connection ends (the process died, or the
+    network or server failed; :meth:`held` then says so)."""
+
+    def __init__(self, name: str, connection: Connection) -> None:
+        self.name = name
+        self._connection: Connection | None = connection
+
+    def held(self) -> bool:
+        """Asks the server whether this connection still holds the lock."""
+        if self._connection is None:
+            return False
+        key = advisory_key(self.name)
+        try:
+            held = self._connection.execute(
+                _HOLDS, {"classid": (key >> 32) & 0xFFFFFFFF, "objid": key & 0xFFFFFFFF}
+            ).scalar()
+            self._connection.commit()
+        except SQLAlchemyError:
+            self._close()
+            return False
+        return bool(held)
+
+    def release(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.execute(_UNLOCK, {"key": advisory_key(self.name)})
+            self._connection.commit()
+        except SQLAlchemyError:
+            pass  # the connection is gone, and the lock with it
+        self._close()
+
+    def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except SQLAlchemyError:
+                connection.invalidate()
+
+    def __enter__(self) -> AdvisoryLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+_HOLDS = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND pid = pg_backend_pid() AND classid = :classid AND objid = :objid AND objsubid = 1)"
+)
+"""A bigint key shows in ``pg_locks`` as its high half (classid) and low half (objid)."""
 
 
 class PostgresDialect:
@@ -135,6 +194,21 @@ class PostgresDialect:
             for pk, score in ranked
             if pk in rows
         ]
+
+    def try_lock(self, engine: Engine, name: str) -> AdvisoryLock | None:
+        """``pg_try_advisory_lock`` on a connection taken from the pool for as long as the
+        lock is held; None (at once) when another session holds it."""
+        connection = engine.connect()
+        try:
+            granted = connection.execute(_TRY_LOCK, {"key": advisory_key(name)}).scalar()
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        if not granted:
+            connection.close()
+            return None
+        return AdvisoryLock(name, connection)
 
 
 def _raise_busy(context: Any) -> None:
