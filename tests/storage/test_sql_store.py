@@ -19,6 +19,7 @@ from bot.core.ports import FeedState, PollRecord
 from bot.storage.engines import parse_search
 from bot.storage.engines.sqlite import fts_match_expression
 from bot.storage.sql import MIGRATIONS, SqlStore
+from tests.support.postgres import TestPostgres
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STATE = FeedState(etag='"abc"', last_modified="Fri, 20 Nov 2026 12:00:00 GMT", body_hash="h1")
@@ -314,18 +315,23 @@ def test_user_text_never_reaches_fts_syntax(query: str, expression: str) -> None
 
 
 def _database_at(path: Path, revision: str) -> Path:
-    """A new database migrated only up to ``revision``."""
+    """A new SQLite database migrated only up to ``revision``."""
+    _migrate(f"sqlite:///{path}", revision)
+    return path
+
+
+def _migrate(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` up to ``revision`` only."""
     from alembic import command
     from alembic.config import Config
 
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     engine.dispose()
-    return path
 
 
 def test_upgrading_from_0003_keeps_schedules_and_feeds_active(tmp_path: Path) -> None:
@@ -397,3 +403,43 @@ def test_upgrading_from_0005_reindexes_titles_and_texts_only(tmp_path: Path) -> 
         connection.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
         connection.execute("DELETE FROM articles WHERE id = 'k1'")
         connection.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+
+
+def test_equal_scores_go_to_the_newer_article_and_syntax_is_only_text(store: SqlStore) -> None:
+    feed = store.add_feed("https://news.example/rss", "Example")
+    for key in ("older", "newer"):  # stored in this order, with the same words
+        store.store_articles(
+            feed.id,
+            [article(key, "Tide tables", "Tide tables for the coast.", feed_id=feed.id)],
+            STATE,
+            NOW,
+        )
+    assert [hit.article.id for hit in store.search("tide")] == ["newer", "older"]
+    assert [hit.article.id for hit in store.search("tide", limit=1)] == ["newer"]
+    hostile = "tide & (coast | !tables) :* <-> 'x' \\ NEAR(a b) tide*"
+    assert {hit.article.id for hit in store.search(hostile)} <= {"newer", "older"}
+
+
+def test_upgrading_postgresql_from_0006_indexes_the_stored_articles(
+    test_postgres: TestPostgres,
+) -> None:
+    url = test_postgres.new_database(migrated=False)
+    _migrate(url, "0006")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO articles (id, url, title, source_name, published_at, "
+                "first_seen_at, text, story_id) VALUES ('k1', 'https://news.example/1', "
+                "'Canal reopens', 'Example', '2026-01-01 00:00:00', '2026-01-01 00:00:00', "
+                "'Barges queued overnight.', 'k1')"
+            )
+        )
+    engine.dispose()
+    store = SqlStore.open(url)
+    try:
+        assert [hit.article.id for hit in store.search("canal")] == ["k1"]
+        assert [hit.article.id for hit in store.search("barges queued")] == ["k1"]
+    finally:
+        store.close()
+        test_postgres.drop_database(url)

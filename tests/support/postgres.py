@@ -56,10 +56,11 @@ class TestPostgres:
         url = self._admin.set(drivername="postgresql+psycopg", database=database)
         return url.render_as_string(hide_password=False)
 
-    def new_database(self) -> str:
-        """A fresh database with the newest schema; returns its URL."""
+    def new_database(self, *, migrated: bool = True) -> str:
+        """A fresh database with the newest schema (or, not ``migrated``, none); its URL."""
         name = f"{self._session}{next(self._numbers)}"
-        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
+        template = f' TEMPLATE "{self._template}"' if migrated else ""
+        self._execute(f'CREATE DATABASE "{name}"{template}')
         return self.url_of(name)
 
     def drop_database(self, url: str) -> None:
