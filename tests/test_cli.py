@@ -16,9 +16,10 @@ SEED = REPO / "seeds" / "000_ca6e4b03c859531f.txt"
 
 
 def seed_sentences() -> list[str]:
-    from bot.pipeline.tokenize import split_sentences
+    from bot.pipeline.summarize import article_paragraphs
 
-    return split_sentences(SEED.read_text(encoding="utf-8").split("\n", 1)[1])
+    body = SEED.read_text(encoding="utf-8").split("\n", 1)[1]
+    return [sentence for paragraph in article_paragraphs(body) for sentence in paragraph]
 
 
 def test_run_without_token_briefs_the_seed_and_exits(tmp_path: Path) -> None:
