@@ -54,7 +54,7 @@ ENSEMBLE_SEEDS = (0, 1, 2, 3, 4)
 EPOCHS = 300
 LEARNING_RATE = 0.02
 MLP_L2 = 1e-3
-POSITION_PRIOR = 0.35
+POSITION_PRIOR = 0.2
 TITLE_WEIGHTS = {"title_recall": 0.4, "title_precision": 0.2}
 """Hand-set weights (per nominal standard deviation) for the headline features."""
 TITLE_SCALES = {"title_recall": 0.25, "title_precision": 0.25}
