@@ -60,6 +60,10 @@ TITLE_WEIGHTS = {"title_recall": 0.4, "title_precision": 0.2}
 """Hand-set weights (per nominal standard deviation) for the headline features."""
 TITLE_SCALES = {"title_recall": 0.25, "title_precision": 0.25}
 """Nominal spreads for the headline features (their training spread is zero)."""
+UNLEARNABLE = ("first_in_paragraph",)
+"""Features the training text cannot teach: CNN/DailyMail articles come as one paragraph, so
+there a paragraph start is just the first sentence; learned that way, the feature favoured
+every paragraph start of paragraphed text (BBC, a DailyMail page's one-sentence paragraphs)."""
 WORD_IN_TITLE_WEIGHT = 1.5
 """Hand-set log-odds bonus for a word that also appears in the headline."""
 
@@ -267,7 +271,13 @@ def train(rows: list[dict]) -> SentenceScorer:
         column = FEATURES.index(name)
         means[column], scales[column] = 0.0, scale
     scales[scales < 1e-9] = 1.0
-    learned = np.array([i for i, name in enumerate(FEATURES) if name not in TITLE_WEIGHTS])
+    learned = np.array(
+        [
+            i
+            for i, name in enumerate(FEATURES)
+            if name not in TITLE_WEIGHTS and name not in UNLEARNABLE
+        ]
+    )
     inputs = ((x - means) / scales)[:, learned]
     members = tuple(fit_mlp(inputs, y, seed) for seed in ENSEMBLE_SEEDS)
     linear = np.zeros(len(FEATURES))
