@@ -107,7 +107,9 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 """Words whose full stop does not end a sentence (besides single initials)."""
-_SENTENCE_END = frozenset(".!?…:;\"”’'")
+_SENTENCE_END = frozenset(".!?…:;,\"”’'")
+"""A paragraph ending in one of these has punctuation of its own (a comma: a line wrapped in
+mid-sentence)."""
 _CAPTION_CUE = re.compile(
     r"(?i:\bpictur(?:ed|es?)\b|\bphotograph(?:ed|s)?\b|\bphotos?\b|\bimages?\b"
     r"|\b(?:seen|shown)\s+here\b|\bleft\s+to\s+right\b|\bfrom\s+left\b|\binset\b"

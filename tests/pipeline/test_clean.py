@@ -108,6 +108,11 @@ def test_unpunctuated_body_sentences_are_kept_with_a_full_stop() -> None:
     )
 
 
+def test_a_line_wrapped_after_a_comma_is_not_a_heading() -> None:
+    text = "In the men's 800m heats,\nJoel Jutge of France won in a season's best time."
+    assert clean_text(text) == text
+
+
 def test_a_text_of_headings_only_is_kept_rather_than_emptied() -> None:
     assert clean_text("Minister resigns over scandal") == "Minister resigns over scandal."
 
