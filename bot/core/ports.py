@@ -22,6 +22,7 @@ from bot.core.models import (
     SearchHit,
     Subscription,
 )
+from bot.core.query import Query
 
 __all__ = [
     "DeliveryPlanner",
@@ -132,9 +133,15 @@ class Store(Protocol):
         ...
 
     def search(
-        self, query: str, *, since: datetime | None = None, limit: int = 10
+        self, query: Query | str, *, since: datetime | None = None, limit: int = 10
     ) -> list[SearchHit]:
-        """Full-text search for all the query's words ("quoted phrases" kept), best first."""
+        """Full-text search, best first: a parsed query with its OR, NOT and phrases (its
+        ``source:`` filters left to the caller), or text whose every word is required."""
+        ...
+
+    def visible_article_ids(self, guild_id: int, article_ids: Sequence[str]) -> set[str]:
+        """Which of the articles a guild may see: those that came through a config feed
+        (guild 0) or one of that guild's own feeds, never another guild's private ones."""
         ...
 
     def prune_articles(self, before: datetime) -> int:

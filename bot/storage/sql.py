@@ -46,7 +46,10 @@ from bot.core.models import (
     Subscription,
 )
 from bot.core.ports import FeedState, PollRecord, StoredBatch, StoreStats
+from bot.core.query import Query
 from bot.core.urls import host_name
+from bot.storage.follows import StoryFollowsMixin
+from bot.storage.fts import fts5_expression
 from bot.storage.schema import (
     UTCDateTime,
     article_feeds,
@@ -69,7 +72,7 @@ PRUNE_BATCH = 500
 """Articles deleted per transaction when pruning (each also leaves the full-text index)."""
 
 
-class SqlStore:
+class SqlStore(StoryFollowsMixin):
     """:class:`bot.core.ports.Store` on SQLAlchemy Core. Use :meth:`open`."""
 
     def __init__(self, engine: Engine) -> None:
@@ -604,11 +607,13 @@ class SqlStore:
             return [_article(row._mapping) for row in connection.execute(query.limit(count))]
 
     def search(
-        self, query: str, *, since: datetime | None = None, limit: int = 10
+        self, query: Query | str, *, since: datetime | None = None, limit: int = 10
     ) -> list[SearchHit]:
         """Best matches by bm25 among the newest :data:`SEARCH_CANDIDATES` matches, ranked in
-        the full-text index alone; only the hits shown are read from ``articles``."""
-        match = fts_match_expression(query)
+        the full-text index alone; only the hits shown are read from ``articles``. A parsed
+        query keeps its OR/NOT/phrases (its ``source:`` filters are the caller's to check);
+        plain text requires every word."""
+        match = fts_match_expression(query) if isinstance(query, str) else fts5_expression(query)
         if not match:
             return []
         with self._engine.connect() as connection:
