@@ -122,6 +122,14 @@ class AlertSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowSettings:
+    """Followed stories: how often one message may be edited, and when a story goes quiet."""
+
+    edit_minutes: float = _setting(5.0, low=0, high=1440)
+    quiet_hours: int = _setting(48, low=1, high=24 * 30)
+
+
+@dataclass(frozen=True, slots=True)
 class RetentionSettings:
     """How long articles are kept."""
 
@@ -163,6 +171,7 @@ class Settings:
     poll: PollSettings = field(default_factory=PollSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    follows: FollowSettings = field(default_factory=FollowSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     sources: tuple[SourceSettings, ...] = ()
     dev_guild_id: int = _setting(0, low=0)
@@ -183,6 +192,7 @@ _SECTIONS: dict[str, type] = {
     "poll": PollSettings,
     "limits": LimitSettings,
     "alerts": AlertSettings,
+    "follows": FollowSettings,
     "retention": RetentionSettings,
 }
 _TOP_LEVEL = ("data_dir", "database_url", "log_level", "dev_guild_id")

@@ -337,9 +337,24 @@ class MessageSink(Protocol):
         content: str,
         embeds: Sequence[Mapping[str, Any]],
         nonce: str,
+        *,
+        follow: str | None = None,
     ) -> str:
         """Post one message and return its id; raise DeliveryError when it cannot be sent.
+        With ``follow`` (a story id) the message offers a Follow button for that story.
 
         Sending twice with the same ``nonce`` must post one message (Discord's
         ``enforce_nonce``), so a retry after a crash never double-posts."""
+        ...
+
+    async def edit(
+        self,
+        recipient_type: str,
+        recipient_id: int,
+        message_id: str,
+        content: str,
+        embeds: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Replace a sent message's content and embeds in place; raise DeliveryError when it
+        cannot be edited (permanent when the message was deleted)."""
         ...

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -25,10 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, RowMapping
 
+from bot.core.follows import StoryMessage
 from bot.core.models import NewDelivery
 from bot.storage.schema import UTCDateTime, article_feeds, articles, feeds, metadata, outbox
 
-__all__ = ["StoryFollowsMixin", "StoryMessage", "story_messages"]
+__all__ = ["StoryFollowsMixin", "story_messages"]
 
 story_messages = Table(
     "story_messages",
@@ -51,30 +51,6 @@ story_messages = Table(
     UniqueConstraint("recipient_type", "recipient_id", "story_id", name="uq_story_messages"),
     Index("ix_story_messages_story", "story_id", "status"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class StoryMessage:
-    """A message kept up to date with its story: a member's ``card`` (in DMs) or a channel's
-    ``alert``. ``status``: ``active``, ``quiet`` (no news for its window) or ``ended``."""
-
-    id: int
-    guild_id: int
-    story_id: str
-    kind: str
-    recipient_type: str
-    recipient_id: int
-    message_id: str | None
-    status: str
-    ended_reason: str | None
-    headline: str
-    shown: tuple[str, ...]
-    """The sentences the message already quotes (a "New:" line must add to them)."""
-    article_count: int
-    """How many of the story's articles the message showed last."""
-    edits: int
-    created_at: datetime
-    edited_at: datetime | None
 
 
 def _story_message(row: RowMapping) -> StoryMessage:

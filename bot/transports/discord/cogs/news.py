@@ -23,7 +23,7 @@ from bot.transports.discord.views import page_book, page_controls, page_text
 if TYPE_CHECKING:
     from bot.app import Services
 
-__all__ = ["NewsCog"]
+__all__ = ["NewsCog", "send_pages"]
 
 Hours = app_commands.Range[int, 1, MAX_HOURS]
 Query = app_commands.Range[str, 1, MAX_QUERY_CHARS]
@@ -49,7 +49,7 @@ class NewsCog(commands.Cog):
         """The top stories of the last hours, one summary each."""
         await think_in_public(interaction)
         briefing = await self._services.briefings.brief(topic=topic, hours=hours)
-        await _send_pages(interaction, briefing_pages(briefing))
+        await send_pages(interaction, briefing_pages(briefing))
 
     @app_commands.command(name="latest")
     @app_commands.describe(
@@ -66,7 +66,7 @@ class NewsCog(commands.Cog):
         await think_in_public(interaction)
         articles = await self._services.search.latest(count=count, source=source)
         heading = f"Latest from {source}" if source else "Latest articles"
-        await _send_pages(interaction, articles_page(articles, heading))
+        await send_pages(interaction, articles_page(articles, heading))
 
     @app_commands.command(name="search")
     @app_commands.describe(
@@ -80,7 +80,7 @@ class NewsCog(commands.Cog):
         """Search stored articles, best matches first."""
         await think_in_public(interaction)
         hits = await self._services.search.search(query, hours=hours)
-        await _send_pages(interaction, search_pages(query, hits))
+        await send_pages(interaction, search_pages(query, hits))
 
     @app_commands.command(name="summarize")
     @app_commands.describe(url="The web address of an article")
@@ -96,7 +96,7 @@ class NewsCog(commands.Cog):
         await reply(interaction, embeds=[discord.Embed.from_dict(embed)])
 
 
-async def _send_pages(interaction: discord.Interaction, pages: Sequence[MessagePage]) -> None:
+async def send_pages(interaction: discord.Interaction, pages: Sequence[MessagePage]) -> None:
     """The first page, with Previous/Next buttons only its requester can press when there
     are more."""
     if len(pages) <= 1:
