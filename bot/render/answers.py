@@ -56,10 +56,12 @@ def _hhmm(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
 
-def developing_line(sources: int, updated_at: datetime) -> str:
-    """The line an edited channel alert carries: ``developing · 4 sources · updated 14:02``."""
+def developing_line(sources: int, updated_at: datetime, *, quiet: bool = False) -> str:
+    """The line an edited channel alert carries: ``developing · 4 sources · updated 14:02``
+    (``this story has gone quiet · ...`` once it stopped)."""
     noun = "source" if sources == 1 else "sources"
-    return f"developing · {sources} {noun} · updated {_hhmm(updated_at)}"
+    state = QUIET if quiet else "developing"
+    return f"{state} · {sources} {noun} · updated {_hhmm(updated_at)}"
 
 
 def _status(card: StoryCard) -> str:

@@ -260,7 +260,7 @@ class FollowService:
         story = self._stories.with_summaries(group_into_stories(articles))[0]
         updated = max(a.first_seen_at for a in articles)
         if message.kind == "alert":
-            content = developing_line(len(story.sources), updated)
+            content = developing_line(len(story.sources), updated, quiet=quiet)
             return {"content": content, "embeds": [story_embed(story)]}, [], len(articles)
         summary = tuple(sentence.text for sentence in story.summary[:CARD_SENTENCES])
         shown = list(message.shown) or list(summary)
