@@ -12,7 +12,7 @@ from bot.core.errors import ValidationError
 from bot.core.models import Article
 from bot.core.ports import Store
 from bot.core.query import Query
-from bot.pipeline.evidence import SentenceReader, novelty, quotable_sentences
+from bot.pipeline.evidence import SentenceReader, novelty, quotable_sentences, redundancy
 from bot.services.archive import ArchiveSearch, read_query
 
 __all__ = ["MAX_DAYS", "RecapService"]
@@ -24,6 +24,8 @@ LEAD_SENTENCES = 6
 """Only an article's first quotable sentences can be its line: the lead says what is new."""
 MIN_NOVELTY = 0.5
 MIN_NEW_TERMS = 3
+MAX_REPEAT = 0.45
+"""No two lines share more than this (cosine of their content words)."""
 _CANDIDATE_HITS = 60
 
 
@@ -76,28 +78,31 @@ class RecapService:
         lead sentence that is mostly new to the lines before it; none when it adds nothing."""
         ordered = sorted(articles, key=lambda a: (a.published_at, a.id))
         headline_terms = frozenset().union(*(self._reader.terms(a.title) for a in ordered))
-        seen: frozenset[str] = frozenset()
+        kept: list[frozenset[str]] = []
         lines: list[Quote] = []
         for article in ordered:
             if len(lines) >= MAX_LINES:
                 break
-            line = self._new_line(article, seen, headline_terms)
+            line = self._new_line(article, kept, headline_terms)
             if line is not None:
                 quote, terms = line
                 lines.append(quote)
-                seen |= terms
+                kept.append(terms)
         sources = tuple(dict.fromkeys(quote.source_name for quote in lines))
         title = ordered[0].title if ordered else ""
         return RecapStory(story_id=story_id, title=title, lines=tuple(lines), sources=sources)
 
     def _new_line(
-        self, article: Article, seen: frozenset[str], topic: frozenset[str]
+        self, article: Article, kept: list[frozenset[str]], topic: frozenset[str]
     ) -> tuple[Quote, frozenset[str]] | None:
+        seen = frozenset().union(*kept)
         for position, sentence in quotable_sentences(article.text)[:LEAD_SENTENCES]:
             terms = self._reader.terms(sentence)
             if not terms & topic:
                 continue  # about something else (a caption, an aside)
-            if novelty(terms, seen) >= MIN_NOVELTY and len(terms - seen) >= MIN_NEW_TERMS:
+            if novelty(terms, seen) < MIN_NOVELTY or len(terms - seen) < MIN_NEW_TERMS:
+                continue
+            if redundancy([*kept, terms]) <= MAX_REPEAT or not kept:
                 return quote_of(article, sentence, position), terms
         return None
 
