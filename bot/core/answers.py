@@ -20,7 +20,7 @@ class Quote:
     source_name: str
     published_at: datetime
     position: int
-    """The sentence's place in its article (0: the first)."""
+    """The place of the sentence's paragraph in its article (0: the first)."""
 
 
 @dataclass(frozen=True, slots=True)

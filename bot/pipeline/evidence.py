@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 from nltk.stem.snowball import SnowballStemmer
 from sumy.utils import get_stop_words
@@ -22,26 +23,72 @@ from bot.pipeline.tokenize import split_sentences, split_words
 __all__ = [
     "Evidence",
     "SentenceReader",
+    "article_sentences",
     "novelty",
+    "paragraphs",
+    "quotable_in",
     "quotable_sentences",
     "redundancy",
+    "windows",
 ]
 
 MIN_WORDS = 6
 MAX_WORDS = 70
 _NAME = re.compile(r"^[A-Z][\w'’-]*$")
 _DIGIT = re.compile(r"\d")
+_ROUGH_END = re.compile(r"[.!?][\"'”’)]*\s+")
+
+
+def article_sentences(text: str) -> list[str]:
+    """Every sentence of an article's cleaned text, in order."""
+    return split_sentences(clean_text(text))
+
+
+def paragraphs(text: str) -> list[tuple[int, str]]:
+    """The article's non-blank paragraphs (lines of its cleaned text) with their position."""
+    return [
+        (position, line)
+        for position, line in enumerate(clean_text(text).split("\n"))
+        if line.strip()
+    ]
+
+
+def quotable_in(paragraph: str) -> list[str]:
+    """The sentences of one paragraph a reader could be quoted: page furniture and fragments
+    left out (splitting into sentences is the costly part of reading evidence)."""
+    return [
+        sentence
+        for sentence in split_sentences(paragraph)
+        if MIN_WORDS <= len(split_words(sentence)) <= MAX_WORDS and not is_boilerplate(sentence)
+    ]
+
+
+def windows(paragraph: str, keep: Callable[[str], bool], *, long: int = 600) -> list[str]:
+    """The parts of a long paragraph worth splitting into sentences: each rough sentence
+    (cut at ". " and the like) that ``keep`` accepts, with one rough sentence on either side
+    so that a false cut ("Mr. Smith") cannot leave a fragment. Short paragraphs stay whole."""
+    if len(paragraph) <= long:
+        return [paragraph] if keep(paragraph) else []
+    cuts = [0, *(match.end() for match in _ROUGH_END.finditer(paragraph)), len(paragraph)]
+    pieces = list(pairwise(cuts))
+    wanted = [i for i, (start, end) in enumerate(pieces) if keep(paragraph[start:end])]
+    spans: list[list[int]] = []
+    for index in wanted:
+        start, end = max(index - 1, 0), min(index + 1, len(pieces) - 1)
+        if spans and start <= spans[-1][1] + 1:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    return [paragraph[pieces[first][0] : pieces[last][1]].strip() for first, last in spans]
 
 
 def quotable_sentences(text: str) -> list[tuple[int, str]]:
-    """The article's sentences a reader could be quoted, with their position among all the
-    article's sentences (0 is the first): page furniture and fragments left out."""
-    quotable = []
-    for position, sentence in enumerate(split_sentences(clean_text(text))):
-        words = len(split_words(sentence))
-        if MIN_WORDS <= words <= MAX_WORDS and not is_boilerplate(sentence):
-            quotable.append((position, sentence))
-    return quotable
+    """The article's quotable sentences, each with its paragraph's position (0: the first)."""
+    return [
+        (position, sentence)
+        for position, paragraph in paragraphs(text)
+        for sentence in quotable_in(paragraph)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,13 @@ from bot.core.errors import ValidationError
 from bot.core.models import Article
 from bot.core.ports import Store
 from bot.core.query import Or, Query, Term
-from bot.pipeline.evidence import Evidence, SentenceReader, quotable_sentences
+from bot.pipeline.evidence import (
+    Evidence,
+    SentenceReader,
+    paragraphs,
+    quotable_in,
+    windows,
+)
 from bot.pipeline.tokenize import split_words
 from bot.services.archive import ArchiveSearch
 from bot.services.recap import MAX_DAYS, quote_of
@@ -24,7 +30,11 @@ from bot.services.validation import check_query
 
 __all__ = ["AskService"]
 
-CANDIDATE_ARTICLES = 30
+CANDIDATE_ARTICLES = 20
+PARAGRAPHS = 16
+READ_CHARS = 8000
+"""How much of each candidate's text is read: answers sit early in news articles."""
+"""Paragraphs read sentence by sentence, the best by the question's words."""
 MAX_QUOTES = 3
 MIN_COVERAGE = 0.4
 """The share of the question's (rarity-weighted) words the best sentence must hold."""
@@ -96,20 +106,21 @@ class AskService:
         return list(kept)[:_MAX_QUESTION_WORDS]
 
     def _rank(self, asked: Evidence, articles: list[Article]) -> list[_Scored]:
+        if not asked.terms:
+            return []
+
+        def holds_question(text: str) -> bool:
+            return not self._reader.terms(text).isdisjoint(asked.terms)
+
         sentences = [
             (article, position, self._reader.read(sentence))
-            for article in articles
-            for position, sentence in quotable_sentences(article.text)
+            for article, position, paragraph in self._best_paragraphs(asked, articles)
+            for window in windows(paragraph, holds_question)
+            for sentence in quotable_in(window)
         ]
-        if not sentences or not asked.terms:
+        if not sentences:
             return []
-        frequency = {
-            term: sum(term in evidence.terms for _, _, evidence in sentences)
-            for term in asked.terms
-        }
-        weight = {
-            term: math.log(1 + len(sentences) / (1 + count)) for term, count in frequency.items()
-        }
+        weight = _rarity(asked.terms, [evidence.terms for _, _, evidence in sentences])
         total = sum(weight.values()) or 1.0
         newest = max(article.published_at for article in articles)
         scored = []
@@ -128,6 +139,21 @@ class AskService:
         scored.sort(key=lambda s: (-s.score, s.quote.article_id, s.quote.position))
         return scored
 
+    def _best_paragraphs(
+        self, asked: Evidence, articles: list[Article]
+    ) -> list[tuple[Article, int, str]]:
+        """The paragraphs that hold the most of the question (by rarity-weighted words): only
+        they are split into sentences, which costs far more than reading their words."""
+        found = []
+        for article in articles:
+            for position, paragraph in paragraphs(article.text[:READ_CHARS]):
+                terms = self._reader.terms(paragraph) & asked.terms
+                if terms:
+                    found.append((article, position, paragraph, terms))
+        weight = _rarity(asked.terms, [terms for *_, terms in found])
+        found.sort(key=lambda item: -sum(weight[term] for term in item[3]))
+        return [(article, position, text) for article, position, text, _ in found[:PARAGRAPHS]]
+
     def _pick(self, scored: list[_Scored]) -> tuple[Quote, ...]:
         if not scored or scored[0].coverage < MIN_COVERAGE:
             return ()
@@ -140,6 +166,14 @@ class AskService:
             if all(_cosine(candidate.evidence, k.evidence) < MAX_REPEAT for k in kept):
                 kept.append(candidate)
         return tuple(k.quote for k in kept)
+
+
+def _rarity(asked: frozenset[str], texts: list[frozenset[str]]) -> dict[str, float]:
+    """Each question word's weight: rarer among ``texts`` weighs more (an IDF)."""
+    return {
+        term: math.log(1 + len(texts) / (1 + sum(term in terms for terms in texts)))
+        for term in asked
+    }
 
 
 def _cosine(first: Evidence, second: Evidence) -> float:
