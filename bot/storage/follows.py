@@ -10,13 +10,13 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Column,
-    Engine,
     Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
+    case,
     func,
     insert,
     select,
@@ -26,6 +26,8 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from bot.core.follows import StoryMessage
 from bot.core.models import NewDelivery
+from bot.storage.base import StorePart
+from bot.storage.outbox import enqueue_in
 from bot.storage.schema import UTCDateTime, article_feeds, articles, feeds, metadata, outbox
 
 __all__ = ["StoryFollowsMixin", "story_messages"]
@@ -59,10 +61,8 @@ def _story_message(row: RowMapping) -> StoryMessage:
     return StoryMessage(**values)
 
 
-class StoryFollowsMixin:
-    """Store methods for story messages; composed into ``SqlStore`` (needs ``_engine``)."""
-
-    _engine: Engine
+class StoryFollowsMixin(StorePart):
+    """Store methods for story messages; a part of ``SqlStore``."""
 
     def follow_story(
         self, guild_id: int, user_id: int, story_id: str, headline: str, at: datetime
@@ -99,8 +99,9 @@ class StoryFollowsMixin:
                         created_at=at,
                     )
                 )
-            _enqueue_rows(
+            enqueue_in(
                 connection,
+                self._dialect,
                 [
                     NewDelivery(
                         dedupe_key=f"card:{message_id}:{at.isoformat()}",
@@ -259,9 +260,7 @@ class StoryFollowsMixin:
                 .values(
                     status="pending",
                     next_attempt_at=until,
-                    attempts=func.max(outbox.c.attempts - 1, 0)
-                    if connection.dialect.name == "sqlite"
-                    else func.greatest(outbox.c.attempts - 1, 0),
+                    attempts=case((outbox.c.attempts > 0, outbox.c.attempts - 1), else_=0),
                 )
             )
 
@@ -305,25 +304,3 @@ def _find(connection: Connection, **key: object) -> RowMapping | None:
         )
     ).first()
     return row._mapping if row else None
-
-
-def _enqueue_rows(connection: Connection, deliveries: Sequence[NewDelivery], at: datetime) -> None:
-    """Outbox rows for deliveries whose keys are new (a key already queued is kept)."""
-    for delivery in deliveries:
-        known = connection.execute(
-            select(outbox.c.id).where(outbox.c.dedupe_key == delivery.dedupe_key)
-        ).first()
-        if known is None:
-            connection.execute(
-                insert(outbox).values(
-                    dedupe_key=delivery.dedupe_key,
-                    kind=delivery.kind,
-                    guild_id=delivery.guild_id,
-                    recipient_type=delivery.recipient_type,
-                    recipient_id=delivery.recipient_id,
-                    story_id=delivery.story_id,
-                    payload=delivery.payload,
-                    next_attempt_at=at,
-                    created_at=at,
-                )
-            )
