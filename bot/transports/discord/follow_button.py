@@ -4,6 +4,7 @@ so a press is handled whenever it arrives, after restarts too."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -15,7 +16,10 @@ from bot.transports.discord.messages import NO_MENTIONS
 if TYPE_CHECKING:
     from bot.services.follows import FollowService
 
-__all__ = ["FollowButton", "follow_view", "followed_reply"]
+__all__ = ["FollowButton", "add_follow_buttons", "follow_view", "followed_reply"]
+
+_PER_ROW = 5
+_ROWS = 5
 
 
 def follow_view(story_id: str) -> discord.ui.View:
@@ -23,6 +27,15 @@ def follow_view(story_id: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(FollowButton(story_id))
     return view
+
+
+def add_follow_buttons(view: discord.ui.View, story_ids: Sequence[str], *, first_row: int) -> None:
+    """One "Follow n" button per story (n: its place on the page), five to a row, from
+    ``first_row`` on, as many as the rows left hold."""
+    room = (_ROWS - first_row) * _PER_ROW
+    for number, story_id in enumerate(list(dict.fromkeys(story_ids))[:room], 1):
+        row = first_row + (number - 1) // _PER_ROW
+        view.add_item(FollowButton(story_id, label=f"Follow {number}", row=row))
 
 
 def followed_reply(headline: str, new: bool) -> str:
@@ -42,10 +55,13 @@ class FollowButton(
 ):
     """Follows the story it names, for whoever presses it."""
 
-    def __init__(self, story_id: str) -> None:
+    def __init__(self, story_id: str, *, label: str = "Follow", row: int | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Follow", style=discord.ButtonStyle.secondary, custom_id=f"follow:{story_id}"
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"follow:{story_id}",
+                row=row,
             )
         )
         self.story_id = story_id

@@ -17,6 +17,7 @@ from bot.render.embeds import (
     summary_embed,
 )
 from bot.services.validation import MAX_HOURS, MAX_QUERY_CHARS
+from bot.transports.discord.follow_button import add_follow_buttons
 from bot.transports.discord.messages import reply, send_page, think_in_public
 from bot.transports.discord.views import page_book, page_controls, page_text
 
@@ -100,14 +101,17 @@ async def send_pages(interaction: discord.Interaction, pages: Sequence[MessagePa
     """The first page, with Previous/Next buttons only its requester can press when there
     are more."""
     if len(pages) <= 1:
-        await send_page(
-            interaction, pages[0] if pages else MessagePage(content="Nothing found.", embeds=())
-        )
+        page = pages[0] if pages else MessagePage(content="Nothing found.", embeds=())
+        view = None
+        if page.follow:
+            view = discord.ui.View(timeout=None)
+            add_follow_buttons(view, page.follow, first_row=0)
+        await send_page(interaction, page, view=view)
         return
     key = page_book(interaction).add(interaction.user.id, pages)
     first = pages[0]
     await send_page(
         interaction,
         MessagePage(content=page_text(first, 0, len(pages)), embeds=first.embeds),
-        view=page_controls(key, 0, len(pages)),
+        view=page_controls(key, 0, len(pages), first.follow),
     )
