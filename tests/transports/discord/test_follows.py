@@ -1,7 +1,7 @@
 """Following a developing story through the real ``newsbot run`` and the Discord emulator:
 Follow under a channel alert, one DM card PATCHed as the story gains articles, the channel
-alert edited rather than re-posted, and an edit interrupted by SIGKILL made once after the
-restart."""
+alert edited rather than re-posted, an edit interrupted by SIGKILL made once after the
+restart, and a card the member deleted ends the follow without a new DM."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.transports.discord.conftest import start_bot, stop_bot
 
 pytestmark = pytest.mark.slow
 
-WIRES = ("north", "south", "east")
+WIRES = ("north", "south", "east", "west")
 SETTINGS = (
     "[poll]\ncheck_seconds = 0.3\ninterval_minutes = 0.02\nmin_interval_minutes = 0.01\n"
     "[alerts]\ndeliver_seconds = 0.2\n[follows]\nedit_minutes = 0\n"
@@ -58,6 +58,16 @@ async def wait_until_polled(database: Path, feeds: int, seconds: float = 30) -> 
             pass
         await asyncio.sleep(0.1)
     raise TimeoutError("the feeds were never fetched")
+
+
+def follow_status(database: Path, user_id: int) -> str | None:
+    """The state of the member's follow, as the bot stored it."""
+    with sqlite3.connect(database) as connection:
+        row = connection.execute(
+            "SELECT status FROM story_messages WHERE recipient_type = 'user' AND recipient_id = ?",
+            (user_id,),
+        ).fetchone()
+    return row[0] if row else None
 
 
 def edits_of(emu: Emulator, message_id: int) -> list[object]:
@@ -124,11 +134,27 @@ async def test_follow_edits_one_dm_and_the_channel_alert_and_survives_sigkill(
                 lambda: len(edits_of(emu, card.id)) >= 2, timeout=60, what="the second edit"
             )
             await asyncio.sleep(2)  # nothing more arrives
+            assert len(edits_of(emu, card.id)) == 2, "each edit made exactly once"
+            final = emu.message(card.id)
+            assert "**New:**" in final.embeds[0]["description"]
+            assert "3 sources" in final.embeds[0]["footer"]["text"]
+
+            await emu.delete_message(card)  # the member deletes the card
+            publish(feeds, 3)
+            await emu.wait_for(
+                lambda: len(edits_of(emu, alert.id)) >= 3, timeout=30, what="the alert's edit"
+            )
+            await emu.wait_for(
+                lambda: follow_status(database, reader.user.id) == "ended",
+                timeout=30,
+                what="the follow ended",
+            )
+            await asyncio.sleep(1)
         finally:
             await stop_bot(process)
-        assert len(edits_of(emu, card.id)) == 2, "each edit made exactly once"
-        assert len(emu.dm_messages(reader.user.id)) == 1, "one DM, never a new one"
+        assert emu.dm_messages(reader.user.id) == [], "the deleted card is not posted again"
+        dm_channel = emu.dm_channel(reader.user.id)
+        assert dm_channel is not None
+        assert [m.id for m in emu.messages(dm_channel.id, include_deleted=True)] == [card.id]
         assert len(emu.messages(general.id, source="channel")) == 1, "the alert is not re-posted"
-        final = emu.message(card.id)
-        assert "**New:**" in final.embeds[0]["description"]
-        assert "3 sources" in final.embeds[0]["footer"]["text"]
+        assert emu.message(alert.id).content.startswith("developing · 4 sources · updated ")
