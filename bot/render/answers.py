@@ -108,13 +108,13 @@ def render_story_card(card: StoryCard) -> str:
 
 
 def _quote_line(quote: Quote) -> str:
-    """```2026-11-20` “sentence” — Source <url>`` for Discord (the link written out, never
+    """``2026-11-20 · “sentence” — Source <url>`` for Discord (the link written out, never
     behind feed text, and without a preview)."""
     text = safe_excerpt(quote.text, _QUOTE_BUDGET)
     source = safe_title(quote.source_name, _NAME_BUDGET)
     link = safe_url(quote.url)
     cited = f"{source} <{link}>" if link else source
-    return f"`{quote.published_at:%Y-%m-%d}` “{text}” — {cited}"
+    return f"{quote.published_at:%Y-%m-%d} · “{text}” — {cited}"
 
 
 def recap_pages(recap: Recap) -> list[MessagePage]:
