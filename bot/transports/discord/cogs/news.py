@@ -71,7 +71,7 @@ class NewsCog(commands.Cog):
 
     @app_commands.command(name="search")
     @app_commands.describe(
-        query='Words to find; "quoted phrases" stay together',
+        query='Words to find: "quoted phrases", OR, NOT (or -word), source:host',
         hours="Only articles from the last hours (default: all stored)",
     )
     @app_commands.checks.cooldown(3, 30.0, key=lambda i: (i.guild_id, i.user.id))
