@@ -183,9 +183,16 @@ class FollowService:
             return 0
         page, shown, count = view
         if delivery.kind == "card":
-            message_id = await sink.send(
-                "user", message.recipient_id, page["content"], page["embeds"], delivery.nonce
-            )
+            try:
+                message_id = await sink.send(
+                    "user", message.recipient_id, page["content"], page["embeds"], delivery.nonce
+                )
+            except DeliveryError as error:
+                if error.permanent:  # DMs closed, or the member is gone: no follow to keep
+                    await asyncio.to_thread(
+                        self._store.end_story_message, message.id, f"cannot send: {error}"
+                    )
+                raise
             await asyncio.to_thread(
                 self._store.mark_delivered_tracking,
                 delivery.id,

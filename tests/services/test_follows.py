@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import Services, open_services
 from bot.config import load_settings
-from bot.core.errors import QueryError
+from bot.core.errors import DeliveryError, QueryError
 from bot.services.delivery import DeliveryService, FloodCaps
 from tests.conftest import write_config
 from tests.support.clock import FakeClock
@@ -218,3 +218,16 @@ async def test_ask_quotes_the_answering_sentence_or_says_it_cannot(
     assert nothing.quotes == ()
     private = await services.ask.ask("pontoon carry cars", guild_id=OTHER_GUILD)
     assert private.quotes == ()
+
+
+async def test_a_card_that_cannot_be_sent_ends_the_follow(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    sink = RecordingSink()
+    sink.failures[("user", ALICE)] = DeliveryError("DMs closed", permanent=True)
+    outbox = sender(services, sink, clock)
+    await publish(services, feed_server, clock, 0)
+    await services.follows.follow(GUILD, ALICE, story_id(services))
+    await outbox.deliver_due()
+    assert sink.to("user", ALICE) == []
+    assert await services.follows.following(ALICE) == []
