@@ -109,8 +109,12 @@ class AskService:
         if not asked.terms:
             return []
 
+        needed = 2 if len(asked.terms) >= 3 else 1
+
         def holds_question(text: str) -> bool:
-            return not self._reader.terms(text).isdisjoint(asked.terms)
+            """A passage of a long paragraph worth reading: it holds two of the question's
+            words (one, for a question of one or two words)."""
+            return len(self._reader.terms(text) & asked.terms) >= needed
 
         sentences = [
             (article, position, self._reader.read(sentence))
