@@ -159,8 +159,9 @@ class FollowService:
 
     # Delivery (called by the outbox sender)
 
-    async def deliver(self, delivery: Delivery, sink: MessageSink) -> int:
-        """Send a card or make an edit; returns 1 when a message was sent or edited."""
+    async def deliver(self, delivery: Delivery, sink: MessageSink) -> str:
+        """Send a card or make an edit. Its outcome: ``sent`` (sent or edited), ``retry``
+        (the message's rate limit: due again later) or ``empty`` (nothing left to show)."""
         payload = json.loads(delivery.payload or "{}")
         message = await asyncio.to_thread(
             self._store.get_story_message, int(payload.get("story_message", 0))
@@ -168,19 +169,19 @@ class FollowService:
         now = self._clock()
         if message is None or message.status == "ended":
             await asyncio.to_thread(self._store.mark_failed, delivery.id, "the follow ended")
-            return 0
+            return "empty"
         if delivery.kind == "edit":
             if message.message_id is None:  # its card is not sent yet: that send shows it
                 await asyncio.to_thread(self._store.mark_failed, delivery.id, "not sent yet")
-                return 0
+                return "empty"
             if message.edited_at is not None and now < message.edited_at + self._edit_every:
                 later = message.edited_at + self._edit_every
                 await asyncio.to_thread(self._store.postpone_delivery, delivery.id, later)
-                return 0
+                return "retry"
         view = await asyncio.to_thread(self._view, message, bool(payload.get("quiet")))
         if view is None:
             await asyncio.to_thread(self._store.mark_failed, delivery.id, "the story is gone")
-            return 0
+            return "empty"
         page, shown, count = view
         if delivery.kind == "card":
             try:
@@ -207,7 +208,7 @@ class FollowService:
                 shown=shown,
                 article_count=count,
             )
-            return 1
+            return "sent"
         try:
             await sink.edit(
                 message.recipient_type,
@@ -232,7 +233,7 @@ class FollowService:
             article_count=count,
             status=status,
         )
-        return 1
+        return "sent"
 
     def track_sent(self, delivery: Delivery, message_id: str) -> bool:
         """After a channel alert or post was sent: record it, and have it follow its story

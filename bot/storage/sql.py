@@ -3,10 +3,10 @@
 Parts (one module each, in the manner of Miniflux's ``internal/storage``):
 :mod:`~bot.storage.feeds` (feeds and polling), :mod:`~bot.storage.articles` (articles and
 search), :mod:`~bot.storage.outbox` (deliveries), :mod:`~bot.storage.subscriptions`
-(subscriptions and schedules), :mod:`~bot.storage.follows` (messages that follow a
-story). What differs between database engines lives in
-:mod:`bot.storage.engines`. A new aggregate is one more :class:`~bot.storage.base.StorePart`
-module added to :class:`SqlStore`'s bases.
+(subscriptions and schedules), :mod:`~bot.storage.locks` (named locks),
+:mod:`~bot.storage.follows` (messages that follow a story). What differs between database
+engines lives in :mod:`bot.storage.engines`. A new aggregate is one more
+:class:`~bot.storage.base.StorePart` module added to :class:`SqlStore`'s bases.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -23,6 +24,7 @@ from bot.storage.articles import ArticleStore
 from bot.storage.engines import dialect_for
 from bot.storage.feeds import FeedStore
 from bot.storage.follows import StoryFollowsMixin
+from bot.storage.locks import LockStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.subscriptions import ScheduleStore, SubscriptionStore
 
@@ -33,7 +35,13 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class SqlStore(
-    FeedStore, ArticleStore, OutboxStore, SubscriptionStore, ScheduleStore, StoryFollowsMixin
+    FeedStore,
+    ArticleStore,
+    OutboxStore,
+    SubscriptionStore,
+    ScheduleStore,
+    LockStore,
+    StoryFollowsMixin,
 ):
     """:class:`bot.core.ports.Store` on SQLAlchemy Core. Use :meth:`open`."""
 
@@ -66,3 +74,13 @@ class SqlStore(
     def close(self) -> None:
         """Release every connection."""
         self._engine.dispose()
+
+    def ping(self) -> None:
+        """One trivial query; raises SQLAlchemy's error when the database does not answer."""
+        with self._engine.connect() as connection:
+            connection.execute(select(1)).scalar_one()
+
+    def database_bytes(self) -> int:
+        """The database's size, as its engine counts it."""
+        with self._engine.connect() as connection:
+            return self._dialect.database_bytes(connection)

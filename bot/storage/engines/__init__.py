@@ -2,12 +2,14 @@
 
 The store's parts (:mod:`bot.storage.feeds`, :mod:`bot.storage.articles`, ...) are written
 once in SQLAlchemy Core; whatever cannot be (connecting, insert-or-ignore, row locks for
-claims, full-text search) is a method of a :class:`Dialect`, one module per engine.
+claims, full-text search, named locks) is a method of a :class:`Dialect`, one module per
+engine.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,9 +19,19 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageError
-from bot.core.query import Query
+from bot.core.ports import HeldLock
+from bot.core.query import And, Node, Not, Or, Query, Term
+from bot.core.query import Phrase as PhraseNode
 
-__all__ = ["Dialect", "Phrase", "RankedRow", "SearchQuery", "dialect_for", "parse_search"]
+__all__ = [
+    "Dialect",
+    "Phrase",
+    "RankedRow",
+    "SearchQuery",
+    "compile_query",
+    "dialect_for",
+    "parse_search",
+]
 
 Phrase = tuple[str, ...]
 """Words that must appear together, in this order (a single word is a phrase of one)."""
@@ -91,6 +103,43 @@ class Dialect(Protocol):
         the newer article."""
         ...
 
+    def try_lock(self, engine: Engine, name: str) -> HeldLock | None:
+        """Take the lock called ``name`` unless another holder has it."""
+        ...
+
+    def database_bytes(self, connection: Connection) -> int:
+        """The size of the database on disk."""
+        ...
+
+
+def compile_query(
+    query: Query,
+    *,
+    words: Callable[[tuple[str, ...]], str | None],
+    all_of: Callable[[list[str], list[str]], str],
+    any_of: Callable[[list[str]], str],
+) -> str | None:
+    """A parsed query in an engine's full-text syntax: ``words`` makes a word or phrase,
+    ``all_of(required, excluded)`` an AND with its NOTs, ``any_of`` an OR. A ``source:``
+    filter is not in the index: it matches anything here, and the caller checks it on the
+    hits. None when the index cannot narrow the query (only ``source:`` filters)."""
+
+    def node(item: Node) -> str | None:
+        if isinstance(item, Term):
+            return words((item.word,))
+        if isinstance(item, PhraseNode):
+            return words(item.words)
+        if isinstance(item, Or):
+            sides = [node(child) for child in item.children]
+            return None if None in sides else any_of([side for side in sides if side])
+        if isinstance(item, And):
+            required = [e for c in item.children if not isinstance(c, Not) and (e := node(c))]
+            excluded = [e for c in item.children if isinstance(c, Not) and (e := node(c.child))]
+            return all_of(required, excluded) if required else None
+        return None  # a source, or a lone NOT (which the parser refuses)
+
+    return node(query.root)
+
 
 def dialect_for(url: URL) -> Dialect:
     """The dialect of a parsed database URL, or :class:`StorageError`."""
@@ -99,4 +148,11 @@ def dialect_for(url: URL) -> Dialect:
         from bot.storage.engines.sqlite import SqliteDialect
 
         return SqliteDialect()
-    raise StorageError(f"database {backend!r} is not supported yet; use sqlite:///path")
+    if url.drivername in ("postgresql", "postgresql+psycopg"):
+        from bot.storage.engines.postgresql import PostgresDialect
+
+        return PostgresDialect()
+    raise StorageError(
+        f"database {url.drivername!r} is not supported; use sqlite:///path or "
+        "postgresql+psycopg://user:password@host:5432/database"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,11 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageBusyError
 from bot.core.models import SNIPPET_END, SNIPPET_START
-from bot.core.query import And, Node, Not, Or, Phrase, Query, Source, Term
-from bot.storage.engines import RankedRow, SearchQuery
+from bot.core.query import Query
+from bot.storage.engines import RankedRow, SearchQuery, compile_query
 from bot.storage.schema import UTCDateTime, articles
 
-__all__ = ["SqliteDialect", "fts5_expression", "fts_match_expression"]
+__all__ = ["ProcessLock", "SqliteDialect", "fts5_expression", "fts_match_expression"]
 
 
 def fts_match_expression(query: SearchQuery) -> str:
@@ -58,10 +59,40 @@ _SHOWN = text(
 """The hits shown, with their snippets: only these are read from ``articles``."""
 
 
+class ProcessLock:
+    """A named lock among the holders of one store: SQLite serves one process, so there is
+    no other process to exclude, only other jobs of this one."""
+
+    def __init__(self, name: str, held_names: set[str], guard: threading.Lock) -> None:
+        self.name = name
+        self._held_names = held_names
+        self._guard = guard
+        self._held = True
+
+    def held(self) -> bool:
+        return self._held
+
+    def release(self) -> None:
+        with self._guard:
+            if self._held:
+                self._held = False
+                self._held_names.discard(self.name)
+
+    def __enter__(self) -> ProcessLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class SqliteDialect:
     """SQLite (WAL, FTS5 with bm25 weighting the title 10 to the text's 1)."""
 
     name = "sqlite"
+
+    def __init__(self) -> None:
+        self._held_names: set[str] = set()
+        self._guard = threading.Lock()
 
     def create_engine(self, url: URL, *, busy_timeout: float) -> Engine:
         """Creates the file's folder; a write waits ``busy_timeout`` seconds for another
@@ -123,6 +154,20 @@ class SqliteDialect:
             if pk in rows
         ]
 
+    def try_lock(self, engine: Engine, name: str) -> ProcessLock | None:
+        """Granted unless this store already holds ``name`` (one process per SQLite file)."""
+        with self._guard:
+            if name in self._held_names:
+                return None
+            self._held_names.add(name)
+        return ProcessLock(name, self._held_names, self._guard)
+
+    def database_bytes(self, connection: Connection) -> int:
+        """Pages in use times the page size."""
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+        page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+        return int(pages) * int(page_size)
+
 
 def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -146,43 +191,19 @@ _WORD = re.compile(r"\w+")
 
 
 def fts5_expression(query: Query) -> str | None:
-    """An FTS5 expression matching at least every article ``query`` matches, or None when
-    the index cannot narrow it (a query made only of ``source:`` filters).
-
-    Words, phrases, ``AND``, ``OR`` and ``NOT`` translate exactly; a ``source:`` filter is
-    not in the index, so it translates to "anything" and the caller checks it on the hits."""
-    return _node(query.root)
-
-
-def _node(node: Node) -> str | None:
-    if isinstance(node, Term):
-        return _quoted(_WORD.findall(node.word))
-    if isinstance(node, Phrase):
-        return _quoted([word for part in node.words for word in _WORD.findall(part)])
-    if isinstance(node, Source):
-        return None
-    if isinstance(node, Or):
-        sides = [_node(child) for child in node.children]
-        if any(side is None for side in sides):
-            return None
-        return "(" + " OR ".join(side for side in sides if side) + ")"
-    if isinstance(node, And):
-        required = [
-            expression
-            for child in node.children
-            if not isinstance(child, Not) and (expression := _node(child))
-        ]
-        excluded = [
-            expression
-            for child in node.children
-            if isinstance(child, Not) and (expression := _node(child.child))
-        ]
-        if not required:
-            return None  # FTS5 cannot say "everything but": the caller filters
-        expression = "(" + " AND ".join(required) + ")"
-        return expression + "".join(f" NOT {term}" for term in excluded)
-    return None  # a lone NOT: the parser refuses it, and the index cannot say it
+    """A parsed query as an FTS5 expression matching at least every article it matches:
+    words and phrases quoted, ``AND``, ``OR`` and ``NOT`` as FTS5 has them (see
+    :func:`compile_query` for ``source:``)."""
+    return compile_query(
+        query,
+        words=_quoted,
+        all_of=lambda required, excluded: (
+            "(" + " AND ".join(required) + ")" + "".join(f" NOT {term}" for term in excluded)
+        ),
+        any_of=lambda sides: "(" + " OR ".join(sides) + ")",
+    )
 
 
-def _quoted(words: list[str]) -> str | None:
-    return '"' + " ".join(words) + '"' if words else None
+def _quoted(words: tuple[str, ...]) -> str | None:
+    found = [word for part in words for word in _WORD.findall(part)]
+    return '"' + " ".join(found) + '"' if found else None
