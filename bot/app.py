@@ -27,11 +27,15 @@ from bot.pipeline.refresh import Refresher
 from bot.pipeline.stories import StoryAssigner
 from bot.pipeline.summarize import Summarizer
 from bot.render.text import render_briefing
-from bot.services.alerts import AlertPlanner
+from bot.services.alerts import AlertPlanner, PlannerChain
+from bot.services.archive import ArchiveSearch
+from bot.services.ask import AskService
 from bot.services.briefing import BriefingService
 from bot.services.delivery import DeliveryService, FloodCaps
 from bot.services.feeds import FeedService
+from bot.services.follows import FollowService
 from bot.services.polling import Poller, PollPolicy
+from bot.services.recap import RecapService
 from bot.services.retention import RetentionService
 from bot.services.schedules import ScheduleService
 from bot.services.scheduling import BriefingScheduler
@@ -60,6 +64,7 @@ _T = TypeVar("_T")
 
 STOP_GRACE_SECONDS = 5.0
 PRUNE_EVERY = timedelta(hours=1)
+QUIET_CHECK_EVERY = timedelta(minutes=10)
 STORY_WARMUP_WINDOW = timedelta(days=7)
 STORY_WARMUP_LIMIT = 5000
 
@@ -84,6 +89,9 @@ class Services:
     status: StatusService
     alerts: AlertPlanner
     stories: StoryAssigner
+    follows: FollowService
+    recap: RecapService
+    ask: AskService
     poller: Poller
     briefing_scheduler: BriefingScheduler
     retention: RetentionService
@@ -142,9 +150,18 @@ async def open_services(
         ):
             summaries = SummaryService(store, build_summarizer(settings), fetcher, parsers=parsers)
             retention = RetentionService(store, clock, days=settings.retention.days)
-            refresher = Refresher(
-                store, fetcher, clock, alerts, stories, parsers=parsers, retention=retention.keep
+            follows = FollowService(
+                store,
+                summaries,
+                clock,
+                edit_every=timedelta(minutes=settings.follows.edit_minutes),
+                quiet_after=timedelta(hours=settings.follows.quiet_hours),
             )
+            planner = PlannerChain((alerts, follows.planner))
+            refresher = Refresher(
+                store, fetcher, clock, planner, stories, parsers=parsers, retention=retention.keep
+            )
+            archive = ArchiveSearch(store)
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
             briefings = BriefingService(
                 store,
@@ -172,6 +189,9 @@ async def open_services(
                 retention=retention,
                 alerts=alerts,
                 stories=stories,
+                follows=follows,
+                recap=RecapService(store, clock, archive=archive),
+                ask=AskService(store, clock, archive=archive),
                 poller=Poller(
                     store,
                     refresher,
@@ -231,7 +251,12 @@ async def run_console(
             sink.write(render_briefing(await services.briefings.brief()) + "\n")
             sink.flush()
         channel = ConsoleChannel(
-            services.briefings, services.search, services.summaries, telemetry=services.telemetry
+            services.briefings,
+            services.search,
+            services.summaries,
+            recap=services.recap,
+            ask=services.ask,
+            telemetry=services.telemetry,
         )
         await channel.run(source, sink, prompt=source.isatty())
 
@@ -254,6 +279,7 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
                 per_channel_per_hour=settings.alerts.per_channel_per_hour,
             ),
             alerts=services.alerts,
+            follows=services.follows,
             telemetry=services.telemetry,
         )
         released = await delivery.recover()
@@ -305,6 +331,7 @@ def build_scheduler(
         (services.briefing_scheduler.run_due, settings.briefing.check_seconds),
         (delivery.deliver_due, settings.alerts.deliver_seconds),
         (services.retention.prune, PRUNE_EVERY.total_seconds()),
+        (services.follows.end_quiet, QUIET_CHECK_EVERY.total_seconds()),
     )
     for job, seconds in jobs:
         scheduler.add_job(

@@ -23,6 +23,7 @@ from bot.core.models import (
     SearchHit,
     Subscription,
 )
+from bot.core.query import Query
 
 __all__ = [
     "DeliveryPlanner",
@@ -155,9 +156,15 @@ class Store(Protocol):
         ...
 
     def search(
-        self, query: str, *, since: datetime | None = None, limit: int = 10
+        self, query: Query | str, *, since: datetime | None = None, limit: int = 10
     ) -> list[SearchHit]:
-        """Full-text search for all the query's words ("quoted phrases" kept), best first."""
+        """Full-text search, best first: a parsed query with its OR, NOT and phrases (its
+        ``source:`` filters left to the caller), or text whose every word is required."""
+        ...
+
+    def visible_article_ids(self, guild_id: int, article_ids: Sequence[str]) -> set[str]:
+        """Which of the articles a guild may see: those that came through a config feed
+        (guild 0) or one of that guild's own feeds, never another guild's private ones."""
         ...
 
     def prune_articles(self, before: datetime) -> int:
@@ -367,11 +374,26 @@ class MessageSink(Protocol):
         content: str,
         embeds: Sequence[Mapping[str, Any]],
         nonce: str,
+        *,
+        follow: str | None = None,
     ) -> str:
         """Post one message and return its id; raise DeliveryError when it cannot be sent.
+        With ``follow`` (a story id) the message offers a Follow button for that story.
 
         Sending twice with the same ``nonce`` must post one message (Discord's
         ``enforce_nonce``), so a retry after a crash never double-posts."""
+        ...
+
+    async def edit(
+        self,
+        recipient_type: str,
+        recipient_id: int,
+        message_id: str,
+        content: str,
+        embeds: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Replace a sent message's content and embeds in place; raise DeliveryError when it
+        cannot be edited (permanent when the message was deleted)."""
         ...
 
 
