@@ -404,8 +404,8 @@ class StoryClusterer:
         bands: int = 8,
         centroid_terms: int = 48,
         lone_terms: int = 32,
-        posted_terms: int = 16,
-        query_terms: int = 24,
+        posted_terms: int = 12,
+        query_terms: int = 16,
         max_postings: int = 1000,
         candidates: int = 8,
         recent_signatures: int = 8,
@@ -549,30 +549,26 @@ class StoryClusterer:
         for term in reading.headline:
             counts[term] = counts.get(term, 0) + self._title_weight
         vocabulary = self._vocabulary
-        ids = vocabulary.of(list(counts))
-        capitalised = vocabulary.of(list(reading.capitalised))
-        lower_case = vocabulary.of(list(reading.lower_case))
+        terms = list(counts)
+        ids = vocabulary.of(terms)
+        lower = reading.lower_case  # terms of the lead, so among ``terms``
+        written_lower = np.fromiter([term in lower for term in terms], np.bool_, len(terms))
         self._doc_count += 1
         doc_freq = vocabulary.doc_freq
         doc_freq[ids] += 1  # each id once
-        vocabulary.capitalised[capitalised] += 1
-        vocabulary.lower_case[lower_case] += 1
-        idf = math.log(self._doc_count + 1) + 1.0 - np.log(doc_freq[ids] + 1.0)
-        tf = np.fromiter(counts.values(), np.float64, len(counts))
-        kept = tf > 0  # not a headline term with title_weight 0
-        weights = (1.0 + np.log(np.where(kept, tf, 1.0))) * idf
+        vocabulary.capitalised[vocabulary.of(list(reading.capitalised))] += 1
+        vocabulary.lower_case[ids[written_lower]] += 1
+        idf_numerator = math.log(self._doc_count + 1) + 1.0
+        idf = idf_numerator - np.log(doc_freq[ids] + 1.0)
+        tf = np.fromiter(counts.values(), np.float64, len(terms))
+        weights = (1.0 + np.log(tf)) * idf if self._title_weight > 0 else _weights(tf, idf)
         is_name = vocabulary.capitalised[ids] > vocabulary.lower_case[ids]
-        headline = dict.fromkeys(reading.headline)
-        at = np.arange(len(headline))
-        if headline:
-            # the headline's distinct terms in order: where they first occur among ``counts``
-            position = {term: i for i, term in enumerate(counts) if term in headline}
-            at = np.fromiter((position[term] for term in headline), np.intp, len(headline))
+        headline_ids = vocabulary.of(list(dict.fromkeys(reading.headline)))
         signature = reading.signature
         return _Features(
-            _unit(ids[kept & is_name], weights[kept & is_name]),
-            _unit(ids[kept & ~is_name], weights[kept & ~is_name]),
-            _Part(ids[at], idf[at]),
+            _unit(ids[is_name], weights[is_name]),
+            _unit(ids[~is_name], weights[~is_name]),
+            _Part(headline_ids, idf_numerator - np.log(doc_freq[headline_ids] + 1.0)),
             signature,
             self._band_keys(signature) if signature is not None else (),
         )
@@ -873,8 +869,16 @@ def _coverage(headline: _Part, story: _Story) -> float:
     total = float(headline.weights.sum())
     if not total:
         return 0.0
-    held = np.isin(headline.ids, np.concatenate((story.names.ids, story.topic.ids)))
-    return float(headline.weights[held].sum()) / total
+    held = np.concatenate((story.names.ids, story.topic.ids))
+    covered = (headline.ids[:, np.newaxis] == held).any(axis=1)
+    return float(headline.weights[covered].sum()) / total
+
+
+def _weights(tf: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """TF-IDF weights; zero for a term counted zero times (a headline term with title_weight
+    0), which then drops out of the unit vector."""
+    kept = tf > 0
+    return np.where(kept, 1.0 + np.log(np.where(kept, tf, 1.0)), 0.0) * idf
 
 
 def _cosine(centroid: _Centroid, query: np.ndarray) -> float:
@@ -883,6 +887,8 @@ def _cosine(centroid: _Centroid, query: np.ndarray) -> float:
 
 
 def _unit(ids: np.ndarray, weights: np.ndarray) -> _Part:
+    if not weights.all():  # terms weighted zero are left out
+        ids, weights = ids[weights > 0], weights[weights > 0]
     norm = math.sqrt(float(np.dot(weights, weights)))
     return _Part(ids, weights / norm) if norm else _Part(ids[:0], weights[:0])
 
