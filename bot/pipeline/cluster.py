@@ -45,13 +45,21 @@ stays bounded whatever the stream rate.
 Candidates come from inverted indexes over the ``posted_terms`` heaviest terms of each story's
 centroids and from the LSH buckets; no call scans all stories.
 
-Memory: a story is held compactly, about 3 KB while it is inside its base window and about 2.4 KB
-after (``bench/cluster_memory.py``): each centroid is a tuple of terms (shared with the
-vocabulary) and an array of 32-bit weights; the indexes hold small integer story handles, not
-weights (a candidate's weight for a term is read from its centroid); a MinHash signature keeps 32
-bits per permutation; past ``window`` a story drops its signatures, and a lone story keeps only
-its ``lone_terms`` heaviest terms of each part. The default ``max_stories`` (20,000) holds the
-stories at about 60 MB at worst; the vocabulary and IDF counts come on top of that.
+Cost: terms are small integer ids (one dictionary lookup per term of a document); the document
+counts, capitalised and lower-case counts are arrays over those ids, so a document's TF-IDF
+weights are a few array operations. The query is laid out densely over the ids (a scratch
+vector, zeroed again after each document), so a centroid's cosine with it is one gather and one
+dot product, and the candidates found through the postings are scored together against a table
+of every story's posted terms and unit weights (rows by story handle, handles reused).
+
+Memory: a story is held compactly, about 3 KB while it is inside its base window and about 2.5 KB
+after (``bench/cluster_memory.py``): each centroid is an array of 32-bit term ids and one of
+32-bit weights; the indexes hold small integer story handles, and the posted-terms table a row
+of ``posted_terms`` ids and weights per handle; a MinHash signature keeps 32 bits per
+permutation; past ``window`` a story drops its signatures, and a lone story keeps only its
+``lone_terms`` heaviest terms of each part. The default ``max_stories`` (20,000) holds the
+stories at about 60 MB at worst; the vocabulary and IDF counts come on top of that (ids of terms
+no longer counted nor held are reused when the counts are halved).
 """
 
 from __future__ import annotations
