@@ -935,16 +935,16 @@ async def test_requests_on_a_kept_alive_connection_share_its_origin_only(
     assert keep_alive.connections == 1
 
 
-async def test_idle_connections_are_capped_least_recently_used_first(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("bot.pipeline.fetch._MAX_IDLE_CONNECTIONS", 1)
+async def test_many_origins_keep_their_idle_connections_side_by_side() -> None:
+    # More origins than requests in flight: each origin's idle connection stays open for its
+    # next request instead of making way for another origin's.
+    hosts = ("127.0.0.1", "localhost", "127.1", "2130706433", "0x7f000001")
     async with KeepAliveServer() as server:
-        allowed = (f"127.0.0.1:{server.port}",)
-        async with Fetcher(FetchLimits(allow_networks=allowed)) as fetcher:
-            await fetcher.get(server.url("/feed"))
-            await fetcher.get(server.url("/feed", host="localhost"))  # closes the first
-            await fetcher.get(server.url("/feed", host="localhost"))  # reuses its own
-            await fetcher.get(server.url("/feed"))
-    assert server.connections == 3
-    assert server.requests == 4
+        limits = FetchLimits(
+            allow_networks=(f"127.0.0.1:{server.port}",), max_connections=2, max_per_host=1
+        )
+        async with Fetcher(limits) as fetcher:
+            for _ in range(3):
+                await asyncio.gather(*(fetcher.get(server.url("/feed", host=h)) for h in hosts))
+    assert server.connections == len(hosts)
+    assert server.requests == 3 * len(hosts)
