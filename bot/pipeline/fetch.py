@@ -41,11 +41,10 @@ import email.utils
 import http.cookiejar
 import ipaddress
 import re
-import socket
 import ssl
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
@@ -63,12 +62,8 @@ from bot.core.errors import (
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
-from bot.pipeline.netguard import (
-    AddressPolicy,
-    IPAddress,
-    is_valid_hostname,
-    parse_legacy_ipv4,
-)
+from bot.pipeline.netbackend import AsyncioBackend, GuardedBackend
+from bot.pipeline.netguard import AddressPolicy, is_valid_hostname, parse_legacy_ipv4
 
 __all__ = [
     "DEFAULT_ACCEPT",
@@ -428,121 +423,12 @@ class _BodyDecoder:
             yield from self._through(index + 1, out)
 
 
-# --- the guarded network backend -------------------------------------------------------------
-
-
-async def _resolve(host: str, port: int) -> tuple[list[IPAddress], bool]:
-    """The addresses ``host`` stands for, and whether it was an IP literal (in any of the
-    numeric spellings); literal forms and RFC 6761 names are handled here."""
-    name = host[:-1] if host.endswith(".") else host
-    name = name.lower()
-    try:
-        return [ipaddress.ip_address(name)], True
-    except ValueError:
-        pass
-    try:
-        legacy = parse_legacy_ipv4(name)
-    except ValueError as error:
-        raise httpcore.ConnectError(str(error)) from None
-    if legacy is not None:
-        return [legacy], True
-    if name == "localhost" or name.endswith(".localhost"):
-        return [ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")], False
-    if name == "invalid" or name.endswith(".invalid"):
-        raise httpcore.ConnectError(f"{host} is under the reserved .invalid domain")
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
-        detail = getattr(error, "strerror", None) or str(error)
-        raise httpcore.ConnectError(f"could not resolve {host} ({detail})") from None
-    addresses: list[IPAddress] = []
-    for family, _type, _proto, _canonical, sockaddr in infos:
-        if family not in (socket.AF_INET, socket.AF_INET6):
-            continue
-        address = ipaddress.ip_address(sockaddr[0])
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise httpcore.ConnectError(f"{host} has no IPv4 or IPv6 address")
-    return addresses, False
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's way onto the network, guarded: every new connection resolves its host here,
-    checks each address with the policy, and has the wrapped backend dial only permitted IPs.
-
-    httpcore then starts TLS on the dialled stream with the URL's hostname, so SNI and the
-    certificate check use the name, not the address."""
-
-    def __init__(self, policy: AddressPolicy, dialer: httpcore.AsyncNetworkBackend) -> None:
-        self._policy = policy
-        self._dialer = dialer
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        try:
-            async with asyncio.timeout(timeout):
-                addresses, literal = await _resolve(host, port)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout:g} s") from None
-        failure: httpcore.ConnectError | None = None
-        for address in self._permitted(host, addresses, port, literal):
-            left = None if timeout is None else max(timeout - (loop.time() - started), 0.0)
-            try:
-                return await self._dialer.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=left,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except httpcore.ConnectError as error:
-                failure = error
-        raise httpcore.ConnectError(f"could not connect to {host} port {port} ({_detail(failure)})")
-
-    def _permitted(
-        self, host: str, addresses: list[IPAddress], port: int, literal: bool
-    ) -> list[IPAddress]:
-        """The addresses the policy lets us dial; BlockedAddressError when none."""
-        permitted: list[IPAddress] = []
-        refused: list[tuple[IPAddress, str]] = []
-        for address in addresses:
-            reason = self._policy.refusal_reason(address, port)
-            if reason is None:
-                permitted.append(address)
-            else:
-                refused.append((address, reason))
-        if not permitted:
-            address, reason = refused[0]
-            if literal:
-                raise BlockedAddressError(f"{host} is {reason}")
-            raise BlockedAddressError(f"{host} resolves to {address}, which is {reason}")
-        return permitted
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("Unix sockets are never dialled")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._dialer.sleep(seconds)
+# --- the transport ----------------------------------------------------------------------------
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own HTTP transport (request and response conversion, error mapping) over an
-    httpcore pool that dials through :class:`_GuardedBackend`.
+    httpcore pool that dials through :class:`~bot.pipeline.netbackend.GuardedBackend`.
 
     httpx 0.28's transport takes no network backend, so the pool is built by the caller and
     kept where ``AsyncHTTPTransport`` keeps its own (``_pool``); everything else is httpx's.
@@ -573,7 +459,7 @@ class _OriginPools(httpx.AsyncBaseTransport):
     """
 
     def __init__(
-        self, backend: _GuardedBackend, ssl_context: ssl.SSLContext, per_origin: int
+        self, backend: GuardedBackend, ssl_context: ssl.SSLContext, per_origin: int
     ) -> None:
         self._backend = backend
         self._ssl_context = ssl_context
@@ -705,8 +591,8 @@ class Fetcher:
         self._limits = limits
         self._brotli = _bounded_brotli()
         codings = "gzip, deflate, br" if self._brotli is not None else "gzip, deflate"
-        backend = _GuardedBackend(
-            AddressPolicy.from_entries(limits.allow_networks), httpcore.AnyIOBackend()
+        backend = GuardedBackend(
+            AddressPolicy.from_entries(limits.allow_networks), AsyncioBackend()
         )
         pools = _OriginPools(backend, httpx.create_ssl_context(), limits.max_per_host)
         self._client = httpx.AsyncClient(
@@ -953,7 +839,5 @@ class Fetcher:
         return bytes(body)
 
 
-def _detail(error: BaseException | None) -> str:
-    if error is None:
-        return "no address to try"
+def _detail(error: BaseException) -> str:
     return (str(error) or type(error).__name__).rstrip(".")
