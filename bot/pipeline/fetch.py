@@ -24,9 +24,9 @@ Rules every request follows:
   100 KiB before it is complete; that also surfaces as :class:`ResponseTooLargeError`, so the
   effective cap is ``min(max_header_bytes, 100 KiB)``.
 * **Concurrency**: at most ``max_connections`` requests in flight, ``max_per_host`` per host.
-  The pool keeps up to ``IDLE_CONNECTIONS`` idle keep-alive connections for
-  ``KEEPALIVE_SECONDS`` on top of those in flight, so that many hosts x their per-host slots
-  stay open side by side instead of evicting each other's.
+  Each origin has its own httpcore pool of ``max_per_host`` connections, kept alive for
+  ``KEEPALIVE_SECONDS``, for up to ``MAX_IDLE_ORIGINS`` origins: many hosts x their per-host
+  slots stay open side by side instead of evicting each other's idle connections.
 * **No cookies** are stored or sent, no proxies or ``.netrc`` are read from the environment.
   TLS trusts certifi's bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set (httpx's rule).
 
@@ -62,7 +62,7 @@ from bot.core.errors import (
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
-from bot.pipeline.netbackend import AsyncioBackend, GuardedBackend
+from bot.pipeline.netbackend import GuardedBackend
 from bot.pipeline.netguard import AddressPolicy, is_valid_hostname, parse_legacy_ipv4
 
 __all__ = [
@@ -591,9 +591,7 @@ class Fetcher:
         self._limits = limits
         self._brotli = _bounded_brotli()
         codings = "gzip, deflate, br" if self._brotli is not None else "gzip, deflate"
-        backend = GuardedBackend(
-            AddressPolicy.from_entries(limits.allow_networks), AsyncioBackend()
-        )
+        backend = GuardedBackend(AddressPolicy.from_entries(limits.allow_networks))
         pools = _OriginPools(backend, httpx.create_ssl_context(), limits.max_per_host)
         self._client = httpx.AsyncClient(
             transport=pools,

@@ -1,12 +1,12 @@
-"""httpcore network backends for the fetcher: the address guard, and connections on asyncio.
+"""The httpcore network backend of the fetcher: the address guard, on asyncio's transports.
 
 :class:`GuardedBackend` is how every new connection of :mod:`bot.pipeline.fetch` reaches the
 network: it resolves the host itself, checks each address with
-:class:`~bot.pipeline.netguard.AddressPolicy` and has the backend it wraps dial only permitted
-IPs. httpcore then starts TLS on that stream with the URL's hostname, so SNI and the
-certificate check use the name, never the address.
+:class:`~bot.pipeline.netguard.AddressPolicy` and dials only permitted IPs. httpcore then
+starts TLS on that stream with the URL's hostname, so SNI and the certificate check use the
+name, never the address.
 
-:class:`AsyncioBackend` dials on asyncio's own transports. httpcore's default (anyio) opens a
+Connections run on asyncio's own transports. httpcore's default backend (anyio) opens a
 cancel scope with a timer on every read and write and toggles reading around each one, which
 cost about a fifth of the CPU of a conditional GET answered 304; here a connection keeps
 reading into its buffer (up to a high-water mark), so whether an idle connection has
@@ -28,7 +28,7 @@ import httpcore
 from bot.core.errors import BlockedAddressError
 from bot.pipeline.netguard import AddressPolicy, IPAddress, parse_legacy_ipv4
 
-__all__ = ["AsyncioBackend", "GuardedBackend", "resolve"]
+__all__ = ["GuardedBackend", "resolve"]
 
 _HIGH_WATER = 256 * 1024
 """Bytes a connection buffers before it stops reading from its socket."""
@@ -76,12 +76,11 @@ async def resolve(host: str, port: int) -> tuple[list[IPAddress], bool]:
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """Every new connection resolves its host here, checks each address with the policy
-    (:class:`BlockedAddressError` when none may be dialled), and has ``dialer`` connect to
-    the permitted IPs in turn. Unix sockets are refused."""
+    (:class:`BlockedAddressError` when none may be dialled), and connects to the permitted
+    IPs in turn, on asyncio's own transports. Unix sockets are refused."""
 
-    def __init__(self, policy: AddressPolicy, dialer: httpcore.AsyncNetworkBackend) -> None:
+    def __init__(self, policy: AddressPolicy) -> None:
         self._policy = policy
-        self._dialer = dialer
 
     async def connect_tcp(
         self,
@@ -102,13 +101,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         for address in self._permitted(host, addresses, port, literal):
             left = None if timeout is None else max(timeout - (loop.time() - started), 0.0)
             try:
-                return await self._dialer.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=left,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
+                return await _dial(str(address), port, left, local_address, socket_options)
             except httpcore.ConnectError as error:
                 failure = error
         detail = str(failure) or type(failure).__name__
@@ -142,7 +135,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         raise httpcore.ConnectError("Unix sockets are never dialled")
 
     async def sleep(self, seconds: float) -> None:
-        await self._dialer.sleep(seconds)
+        await asyncio.sleep(seconds)
 
 
 class _Buffered(asyncio.Protocol):
@@ -306,45 +299,28 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
         return bool(poller.poll(0))
 
 
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """Dials TCP on the running asyncio loop (give it addresses: it resolves nothing new)."""
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(
-                    _Buffered,
-                    host,
-                    port,
-                    local_addr=(local_address, 0) if local_address else None,
-                )
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"connecting took over {timeout:g} s") from None
-        except OSError as error:
-            raise httpcore.ConnectError(_describe(error)) from error
-        sock = transport.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return _AsyncioStream(transport, protocol)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend signature
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("Unix sockets are not supported")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+async def _dial(
+    address: str,
+    port: int,
+    timeout: float | None,  # noqa: ASYNC109 - passed on from httpcore
+    local_address: str | None,
+    socket_options: Iterable[Any] | None,
+) -> _AsyncioStream:
+    """A TCP connection to one IP address on the running loop."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            transport, protocol = await loop.create_connection(
+                _Buffered, address, port, local_addr=(local_address, 0) if local_address else None
+            )
+    except TimeoutError:
+        raise httpcore.ConnectTimeout(f"connecting took over {timeout:g} s") from None
+    except OSError as error:
+        raise httpcore.ConnectError(_describe(error)) from error
+    sock = transport.get_extra_info("socket")
+    for option in socket_options or ():
+        sock.setsockopt(*option)
+    return _AsyncioStream(transport, protocol)
 
 
 def _describe(error: BaseException) -> str:
