@@ -147,6 +147,12 @@ async def open_services(
                 store, fetcher, clock, alerts, stories, parsers=parsers, retention=retention.keep
             )
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
+            poll_policy = PollPolicy(
+                interval_minutes=poll.interval_minutes,
+                min_interval_minutes=poll.min_interval_minutes,
+                max_interval_minutes=poll.max_interval_minutes,
+                pause_after_hours=poll.pause_after_hours,
+            )
             briefings = BriefingService(
                 store,
                 summaries,
@@ -157,7 +163,9 @@ async def open_services(
             yield Services(
                 settings=settings,
                 store=store,
-                feeds=FeedService(store, refresher, max_per_guild=limits.feeds_per_guild),
+                feeds=FeedService(
+                    store, refresher, clock, poll_policy, max_per_guild=limits.feeds_per_guild
+                ),
                 briefings=briefings,
                 search=SearchService(store, summaries, clock),
                 summaries=summaries,
@@ -173,18 +181,7 @@ async def open_services(
                 retention=retention,
                 alerts=alerts,
                 stories=stories,
-                poller=Poller(
-                    store,
-                    refresher,
-                    clock,
-                    PollPolicy(
-                        interval_minutes=poll.interval_minutes,
-                        min_interval_minutes=poll.min_interval_minutes,
-                        max_interval_minutes=poll.max_interval_minutes,
-                        pause_after_hours=poll.pause_after_hours,
-                    ),
-                    batch_size=poll.batch_size,
-                ),
+                poller=Poller(store, refresher, clock, poll_policy, batch_size=poll.batch_size),
                 briefing_scheduler=BriefingScheduler(
                     store,
                     briefings,

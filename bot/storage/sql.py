@@ -125,6 +125,7 @@ class SqlStore:
         extract_full_text: bool = False,
         interval_minutes: int | None = None,
         created_by: int | None = None,
+        next_poll_at: datetime | None = None,
     ) -> Feed:
         options = {
             "name": name or _placeholder_name(url),
@@ -144,6 +145,7 @@ class SqlStore:
                         guild_id=guild_id,
                         created_at=_now(),
                         created_by=created_by,
+                        next_poll_at=next_poll_at,
                         **options,
                     )
                 ).inserted_primary_key[0]
