@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import http.cookiejar
 import ipaddress
 import re
 import ssl
@@ -509,14 +508,28 @@ class _OriginPools(httpx.AsyncBaseTransport):
             await transport.aclose()
 
 
-class _NoCookies(http.cookiejar.CookieJar):
-    """A cookie jar that keeps nothing, so no feed gets a cookie back, not even its own."""
+class _NoCookies(httpx.Cookies):
+    """Cookies that stay empty: no feed gets a cookie back, not even its own."""
 
-    def extract_cookies(self, response: Any, request: Any) -> None:
+    def extract_cookies(self, response: httpx.Response) -> None:
         return None
 
-    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
-        return None
+
+class _Client(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` without a cookie jar (it would read every response's
+    ``Set-Cookie`` into one, and a no-op jar still costs a urllib request per response)."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("newsbot's HTTP client keeps no cookies")
 
 
 class _Redirected(Exception):  # noqa: N818 - a signal, not an error
@@ -593,10 +606,9 @@ class Fetcher:
         codings = "gzip, deflate, br" if self._brotli is not None else "gzip, deflate"
         backend = GuardedBackend(AddressPolicy.from_entries(limits.allow_networks))
         pools = _OriginPools(backend, httpx.create_ssl_context(), limits.max_per_host)
-        self._client = httpx.AsyncClient(
+        self._client = _Client(
             transport=pools,
             headers={"Accept-Encoding": codings, "User-Agent": limits.user_agent},
-            cookies=_NoCookies(),
             timeout=httpx.Timeout(
                 connect=limits.connect_timeout,
                 read=limits.read_timeout,
