@@ -61,7 +61,7 @@ from bot.core.errors import (
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
-from bot.pipeline.netbackend import GuardedBackend
+from bot.pipeline.netbackend import GuardedBackend, StaleConnectionError
 from bot.pipeline.netguard import AddressPolicy, is_valid_hostname, parse_legacy_ipv4
 
 __all__ = [
@@ -754,7 +754,7 @@ class Fetcher:
             extensions={"sni_hostname": server_name} if server_name else None,
         )
         try:
-            response = await self._client.send(request, stream=True)
+            response = await self._send(request)
         except _Redirected as redirect:  # httpx closed it: a redirect's body is not wanted
             response_headers = self._checked_headers(target, redirect.response)
             return self._redirect_target(target, response_headers["location"])
@@ -775,6 +775,16 @@ class Fetcher:
             )
         finally:
             await response.aclose()
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send the request; once more on another connection when the server closed the
+        kept-alive one it went out on before answering (a GET may be repeated)."""
+        try:
+            return await self._client.send(request, stream=True)
+        except httpx.NetworkError as error:
+            if not isinstance(error.__cause__, StaleConnectionError):
+                raise
+        return await self._client.send(request, stream=True)
 
     def _checked_headers(self, target: httpx.URL, response: httpx.Response) -> ResponseHeaders:
         """The response's headers, if they are within the size limit."""

@@ -28,7 +28,7 @@ import httpcore
 from bot.core.errors import BlockedAddressError
 from bot.pipeline.netguard import AddressPolicy, IPAddress, parse_legacy_ipv4
 
-__all__ = ["GuardedBackend", "resolve"]
+__all__ = ["GuardedBackend", "StaleConnectionError", "resolve"]
 
 _HIGH_WATER = 256 * 1024
 """Bytes a connection buffers before it stops reading from its socket."""
@@ -213,12 +213,24 @@ class _Buffered(asyncio.Protocol):
             waiter.set_result(None)
 
 
+class StaleConnectionError(httpcore.NetworkError):
+    """The server closed a kept-alive connection as it was reused, before one byte of an
+    answer: the request may be sent again on a new connection."""
+
+
 class _AsyncioStream(httpcore.AsyncNetworkStream):
-    """A TCP (then maybe TLS) connection on an asyncio transport, as httpcore reads it."""
+    """A TCP (then maybe TLS) connection on an asyncio transport, as httpcore reads it.
+
+    httpcore writes each request (a GET: its head) in one call, so the writes count the
+    requests sent; a connection that ends before answering any request but its first raises
+    :class:`StaleConnectionError`."""
 
     def __init__(self, transport: asyncio.Transport, protocol: _Buffered) -> None:
         self._transport = transport
         self._protocol = protocol
+        self._requests = 0
+        self._answering = False
+        """Whether any byte arrived since the last request was sent."""
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
         protocol = self._protocol
@@ -229,7 +241,10 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
             except TimeoutError:
                 raise httpcore.ReadTimeout(f"nothing arrived for {timeout:g} s") from None
         if protocol.buffer:
+            self._answering = True
             return protocol.take(max_bytes)
+        if self._requests > 1 and not self._answering:
+            raise StaleConnectionError("the server closed the kept-alive connection")
         if protocol.error is not None:
             raise httpcore.ReadError(_describe(protocol.error)) from protocol.error
         return b""
@@ -238,7 +253,11 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
         if not buffer:
             return
         protocol = self._protocol
+        self._requests += 1
+        self._answering = False
         if protocol.error is not None or self._transport.is_closing():
+            if self._requests > 1:
+                raise StaleConnectionError("the server closed the kept-alive connection")
             raise httpcore.WriteError(_describe(protocol.error) if protocol.error else "closed")
         self._transport.write(buffer)
         try:
