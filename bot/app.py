@@ -163,6 +163,12 @@ async def open_services(
             )
             archive = ArchiveSearch(store)
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
+            poll_policy = PollPolicy(
+                interval_minutes=poll.interval_minutes,
+                min_interval_minutes=poll.min_interval_minutes,
+                max_interval_minutes=poll.max_interval_minutes,
+                pause_after_hours=poll.pause_after_hours,
+            )
             briefings = BriefingService(
                 store,
                 summaries,
@@ -173,7 +179,9 @@ async def open_services(
             yield Services(
                 settings=settings,
                 store=store,
-                feeds=FeedService(store, refresher, max_per_guild=limits.feeds_per_guild),
+                feeds=FeedService(
+                    store, refresher, clock, poll_policy, max_per_guild=limits.feeds_per_guild
+                ),
                 briefings=briefings,
                 search=SearchService(store, summaries, clock),
                 summaries=summaries,
@@ -192,18 +200,7 @@ async def open_services(
                 follows=follows,
                 recap=RecapService(store, clock, archive=archive),
                 ask=AskService(store, clock, archive=archive),
-                poller=Poller(
-                    store,
-                    refresher,
-                    clock,
-                    PollPolicy(
-                        interval_minutes=poll.interval_minutes,
-                        min_interval_minutes=poll.min_interval_minutes,
-                        max_interval_minutes=poll.max_interval_minutes,
-                        pause_after_hours=poll.pause_after_hours,
-                    ),
-                    batch_size=poll.batch_size,
-                ),
+                poller=Poller(store, refresher, clock, poll_policy, batch_size=poll.batch_size),
                 briefing_scheduler=BriefingScheduler(
                     store,
                     briefings,

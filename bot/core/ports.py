@@ -103,11 +103,13 @@ class Store(Protocol):
         extract_full_text: bool = False,
         interval_minutes: int | None = None,
         created_by: int | None = None,
+        next_poll_at: datetime | None = None,
     ) -> Feed:
         """Insert a feed, or update the name and options of the same URL in the same guild.
 
         Without a name the feed is called after its host (or folder) until its first fetch
-        brings its own title. ``created_by`` is recorded on insert only."""
+        brings its own title. ``created_by`` and ``next_poll_at`` are recorded on insert only;
+        a feed without a next poll time is due at once."""
         ...
 
     def get_feed(self, feed_id: int) -> Feed | None:
