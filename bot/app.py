@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from bot.config import DiscordSettings, Settings
+from bot.core.errors import ConfigError
 from bot.core.models import Article, FeedRefresh
 from bot.pipeline.fetch import Fetcher, FetchLimits
 from bot.pipeline.isolation import IsolationLimits, ParserPool
@@ -26,6 +25,7 @@ from bot.services.alerts import AlertPlanner
 from bot.services.briefing import BriefingService
 from bot.services.delivery import DeliveryService, FloodCaps
 from bot.services.feeds import FeedService
+from bot.services.jobs import PeriodicJobs
 from bot.services.polling import Poller, PollPolicy
 from bot.services.retention import RetentionService
 from bot.services.schedules import ScheduleService
@@ -38,11 +38,14 @@ from bot.storage.sql import SqlStore
 from bot.transports.console import ConsoleChannel
 
 __all__ = [
+    "ALL_ROLES",
+    "ROLES",
     "Services",
-    "build_scheduler",
+    "build_jobs",
     "build_summarizer",
     "configure_logging",
     "open_services",
+    "parse_roles",
     "refresh_configured",
     "run_console",
     "run_discord",
@@ -55,6 +58,22 @@ STOP_GRACE_SECONDS = 5.0
 PRUNE_EVERY = timedelta(hours=1)
 STORY_WARMUP_WINDOW = timedelta(days=7)
 STORY_WARMUP_LIMIT = 5000
+SUBSCRIPTION_CHECK_SECONDS = 2.0
+"""How often a polling process looks for subscriptions other processes added or removed."""
+ROLES = ("poll", "deliver", "schedule", "gateway")
+"""What a ``newsbot run`` process may do; ``--roles`` picks some, all by default."""
+ALL_ROLES = frozenset(ROLES)
+
+
+def parse_roles(text: str) -> frozenset[str]:
+    """``poll,deliver`` as a set of roles; an unknown or missing role is a ConfigError."""
+    roles = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not roles:
+        raise ConfigError("--roles", f"name at least one of {', '.join(ROLES)}")
+    for role in roles:
+        if role not in ROLES:
+            raise ConfigError("--roles", f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    return frozenset(roles)
 
 
 def utc_now() -> datetime:
@@ -228,31 +247,54 @@ async def run_console(
         await channel.run(source, sink, prompt=source.isatty())
 
 
-async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> None:
-    """The Discord bot until the process is stopped: polling, scheduled briefings and the
-    outbox run as three periodic APScheduler jobs beside it."""
-    from bot.transports.discord import DiscordSink, build_bot, run_bot
+async def run_discord(
+    settings: Settings,
+    discord_settings: DiscordSettings | None,
+    roles: frozenset[str] = ALL_ROLES,
+) -> None:
+    """newsbot's long-running work until the process is stopped, limited to ``roles``:
+    polling, scheduled briefings and the outbox run as periodic jobs; the ``gateway`` role
+    connects discord.py's shards; without it, a process that delivers only logs in to
+    Discord's REST API."""
+    from bot.transports.discord import DiscordSink, build_bot, run_bot, run_rest_only
 
-    async with open_services(settings) as services:
-        await services.feeds.sync_config_sources(settings.sources)
-        bot = build_bot(services, discord_settings)
-        delivery = DeliveryService(
-            services.store,
-            services.summaries,
-            DiscordSink(bot),
-            services.clock,
-            FloodCaps(
-                per_user_per_hour=settings.alerts.per_user_per_hour,
-                per_channel_per_hour=settings.alerts.per_channel_per_hour,
-            ),
-            alerts=services.alerts,
+    needs_discord = roles & {"deliver", "gateway"}
+    if needs_discord and discord_settings is None:
+        raise ConfigError(
+            "DISCORD_TOKEN", f"the {' and '.join(sorted(needs_discord))} role needs a token"
         )
-        released = await delivery.recover()
-        if released:
-            log.info("%d deliveries interrupted by the last stop will be sent again", released)
-        scheduler = build_scheduler(settings, services, delivery)
-        bot.call_when_ready(scheduler.start)  # a rejected token starts no background work
-        serving = asyncio.create_task(run_bot(bot, discord_settings))
+    async with open_services(settings) as services:
+        if "poll" in roles:
+            await services.feeds.sync_config_sources(settings.sources)
+        gateway = "gateway" in roles
+        bot = None
+        if discord_settings is not None and needs_discord:
+            bot = build_bot(services, discord_settings, gateway=gateway)
+        delivery = None
+        if bot is not None and "deliver" in roles:
+            delivery = DeliveryService(
+                services.store,
+                services.summaries,
+                DiscordSink(bot, gateway=gateway),
+                services.clock,
+                FloodCaps(
+                    per_user_per_hour=settings.alerts.per_user_per_hour,
+                    per_channel_per_hour=settings.alerts.per_channel_per_hour,
+                ),
+                alerts=services.alerts,
+            )
+            released = await delivery.recover()
+            if released:
+                log.info("%d deliveries interrupted by the last stop will be sent again", released)
+        jobs = build_jobs(settings, services, delivery, roles)
+        if bot is None:
+            serving = asyncio.create_task(_run_until_stopped(jobs.start))
+        elif gateway:
+            bot.call_when_ready(jobs.start)  # a rejected token starts no background work
+            serving = asyncio.create_task(run_bot(bot, discord_settings))  # type: ignore[arg-type]
+        else:
+            serving = asyncio.create_task(run_rest_only(bot, discord_settings, jobs.start))  # type: ignore[arg-type]
+        log.info("running with roles %s", ",".join(role for role in ROLES if role in roles))
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(_stop(bot, serving)))
@@ -262,14 +304,22 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
             if not serving.cancelled():
                 raise
         finally:
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
+            await jobs.stop(STOP_GRACE_SECONDS)
             log.info("stopped")
+
+
+async def _run_until_stopped(start: Callable[[], None]) -> None:
+    """Start the jobs, then wait for the stop (which cancels this)."""
+    start()
+    await asyncio.Event().wait()
 
 
 async def _stop(bot: Any, serving: asyncio.Task[None]) -> None:
     """Close the Discord client; if it does not return within a few seconds (discord.py sleeps
     out its reconnect backoff, minutes while Discord is unreachable), cancel it."""
+    if bot is None:
+        serving.cancel()
+        return
     await bot.close()
     done, _ = await asyncio.wait({serving}, timeout=STOP_GRACE_SECONDS)
     if not done:
@@ -277,26 +327,22 @@ async def _stop(bot: Any, serving: asyncio.Task[None]) -> None:
         serving.cancel()
 
 
-def build_scheduler(
-    settings: Settings, services: Services, delivery: DeliveryService
-) -> AsyncIOScheduler:
+def build_jobs(
+    settings: Settings,
+    services: Services,
+    delivery: DeliveryService | None,
+    roles: frozenset[str] = ALL_ROLES,
+) -> PeriodicJobs:
     """One job per kind of work, never one per feed: polling claims due feeds from the
-    database, so it scales with the database, not with the scheduler. Retention runs hourly."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    jobs = (
-        (services.poller.poll_due, settings.poll.check_seconds),
-        (services.briefing_scheduler.run_due, settings.briefing.check_seconds),
-        (delivery.deliver_due, settings.alerts.deliver_seconds),
-        (services.retention.prune, PRUNE_EVERY.total_seconds()),
-    )
-    for job, seconds in jobs:
-        scheduler.add_job(
-            job,
-            "interval",
-            seconds=seconds,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-            misfire_grace_time=None,
-        )
-    return scheduler
+    database, so it scales with the database, not with the scheduler. Retention runs hourly.
+    ``roles`` chooses which jobs this process runs."""
+    jobs = PeriodicJobs()
+    if "poll" in roles:
+        jobs.add(services.subscriptions.follow_changes, SUBSCRIPTION_CHECK_SECONDS)
+        jobs.add(services.poller.poll_due, settings.poll.check_seconds)
+        jobs.add(services.retention.prune, PRUNE_EVERY.total_seconds())
+    if "schedule" in roles:
+        jobs.add(services.briefing_scheduler.run_due, settings.briefing.check_seconds)
+    if delivery is not None:
+        jobs.add(delivery.deliver_due, settings.alerts.deliver_seconds)
+    return jobs

@@ -14,9 +14,11 @@ from typing import TextIO
 
 from bot import __version__
 from bot.app import (
+    ROLES,
     build_summarizer,
     configure_logging,
     open_services,
+    parse_roles,
     refresh_configured,
     run_console,
     run_discord,
@@ -73,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         description="With DISCORD_TOKEN set, start the Discord bot. Without it, refresh the "
         "configured sources, print a briefing, then answer console commands until end of input.",
     )
+    run.add_argument(
+        "--roles",
+        metavar="ROLE[,ROLE...]",
+        help=f"what this process does, of {', '.join(ROLES)} (default: all); several "
+        "processes sharing one PostgreSQL database split the work",
+    )
     run.set_defaults(handler=_run)
 
     console = commands.add_parser("console", help="an interactive prompt with the bot's commands")
@@ -105,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     discord_settings = load_discord_settings()
+    if args.roles is not None:
+        asyncio.run(run_discord(settings, discord_settings, parse_roles(args.roles)))
+        return EXIT_OK
     if discord_settings is not None:
         asyncio.run(run_discord(settings, discord_settings))
         return EXIT_OK

@@ -23,6 +23,7 @@ __all__ = [
     "AlertSettings",
     "BriefingSettings",
     "DiscordSettings",
+    "DiscordShardSettings",
     "FetchSettings",
     "LimitSettings",
     "ParseSettings",
@@ -139,6 +140,21 @@ class LimitSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscordShardSettings:
+    """Which Discord gateway shards this process holds (``[discord]``)."""
+
+    shard_count: int = _setting(0, low=0, high=100000)
+    """0: no sharding (one connection holds every guild)."""
+    shard_ids: tuple[str, ...] = _setting(())
+    """The shards this process connects, e.g. ``0,1``; empty: all of ``shard_count``."""
+
+    @property
+    def shard_numbers(self) -> list[int] | None:
+        """The shard ids as numbers (None: every shard, or no sharding)."""
+        return [int(shard) for shard in self.shard_ids] or None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSettings:
     """A feed URL or a local folder of article files."""
 
@@ -164,6 +180,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    discord: DiscordShardSettings = field(default_factory=DiscordShardSettings)
     sources: tuple[SourceSettings, ...] = ()
     dev_guild_id: int = _setting(0, low=0)
     """Sync slash commands to this guild only (development); 0 syncs them globally."""
@@ -184,6 +201,7 @@ _SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
     "alerts": AlertSettings,
     "retention": RetentionSettings,
+    "discord": DiscordShardSettings,
 }
 _TOP_LEVEL = ("data_dir", "database_url", "log_level", "dev_guild_id")
 _EMBEDDED_SOURCES = ({"name": "seeds", "path": "seeds"},)
@@ -237,7 +255,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def _build(
     document: dict[str, Any], env: Mapping[str, str], base_dir: Path, path: Path | None
 ) -> Settings:
-    known = set(_TOP_LEVEL) | set(_SECTIONS) | {"sources", "discord"}
+    known = set(_TOP_LEVEL) | set(_SECTIONS) | {"sources"}
     for key in document:
         if key not in known:
             raise ConfigError(key, "unknown key")
@@ -270,7 +288,19 @@ def _build(
     poll = values["poll"]
     if poll.min_interval_minutes > poll.max_interval_minutes:
         raise ConfigError("poll.min_interval_minutes", "must not exceed poll.max_interval_minutes")
+    _check_shards(values["discord"])
     return Settings(**values, config_path=path)
+
+
+def _check_shards(shards: DiscordShardSettings) -> None:
+    for shard in shards.shard_ids:
+        if not shard.isdigit():
+            raise ConfigError("discord.shard_ids", f"expected shard numbers, got {shard!r}")
+        if int(shard) >= shards.shard_count:
+            raise ConfigError(
+                "discord.shard_ids",
+                f"shard {shard} does not exist with shard_count = {shards.shard_count}",
+            )
 
 
 def _field(cls: type, name: str) -> dataclasses.Field[Any]:
@@ -333,9 +363,11 @@ def _from_toml(kind: Any, value: Any, key: str, *, from_text: bool = False) -> A
         if kind is tuple:
             if isinstance(value, str):
                 return _from_env(tuple, value, key)
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            if not isinstance(value, list) or not all(
+                isinstance(v, (str, int)) and not isinstance(v, bool) for v in value
+            ):
                 raise TypeError
-            return tuple(value)
+            return tuple(str(v) for v in value)
         if kind in (str, Path):
             if not isinstance(value, str):
                 raise TypeError

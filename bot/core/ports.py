@@ -174,6 +174,10 @@ class Store(Protocol):
         """Every active subscription."""
         ...
 
+    def subscriptions_marker(self) -> tuple[object, ...]:
+        """A cheap value that changes whenever a subscription is added, removed or disabled."""
+        ...
+
     def remove_subscription(self, guild_id: int, user_id: int, subscription_id: int) -> bool:
         """Delete a member's own subscription; False when there was none."""
         ...
@@ -206,6 +210,11 @@ class Store(Protocol):
 
     def claim_due_feeds(self, now: datetime, limit: int, lease_until: datetime) -> list[Feed]:
         """Feeds due for a poll, leased until ``lease_until``."""
+        ...
+
+    def hand_back_feeds(self, feed_ids: Sequence[int], lease_until: datetime, at: datetime) -> int:
+        """Make these feeds due at ``at`` if they are still under the claim that leased them
+        until ``lease_until`` (a poll stopped before recording them); how many were."""
         ...
 
     def schedule_next_poll(

@@ -112,16 +112,21 @@ class Poller:
         results: list[FeedRefresh] = []
         while True:
             now = self._clock()
+            lease_until = now + CLAIM_LEASE
             try:
                 feeds = await asyncio.to_thread(
-                    self._store.claim_due_feeds, now, self._batch_size, now + CLAIM_LEASE
+                    self._store.claim_due_feeds, now, self._batch_size, lease_until
                 )
             except StorageBusyError as error:
                 log.warning("polling waits for the next round: %s", error)
                 return results
             if not feeds:
                 return results
-            outcomes = await asyncio.gather(*(self._refresh(feed) for feed in feeds))
+            try:
+                outcomes = await asyncio.gather(*(self._refresh(feed) for feed in feeds))
+            except asyncio.CancelledError:
+                await self._hand_back(feeds, lease_until)
+                raise
             polled = [refresh for refresh, busy in outcomes if not busy]
             try:
                 await asyncio.to_thread(self._record, polled)
@@ -131,6 +136,19 @@ class Poller:
             results += (refresh for refresh, _ in outcomes)
             if len(feeds) < self._batch_size:
                 return results
+
+    async def _hand_back(self, feeds: Sequence[Feed], lease_until: datetime) -> None:
+        """A stop cut this batch short: its feeds are due again now, for whichever process
+        polls next (a refresh that already stored its articles finds them seen)."""
+        ids = [feed.id for feed in feeds]
+        try:
+            released = await asyncio.to_thread(
+                self._store.hand_back_feeds, ids, lease_until, self._clock()
+            )
+        except StorageBusyError as error:
+            log.warning("%d claimed feeds wait for their lease: %s", len(ids), error)
+            return
+        log.info("stopping: handed back %d claimed feeds", released)
 
     async def _refresh(self, feed: Feed) -> tuple[FeedRefresh, bool]:
         """The feed's refresh, and whether the database was busy: then it is not the feed's

@@ -270,6 +270,18 @@ class SqlStore:
             claimed = {row.id: _feed(row._mapping) for row in rows}
         return [claimed[i] for i in ids if i in claimed]
 
+    def hand_back_feeds(self, feed_ids: Sequence[int], lease_until: datetime, at: datetime) -> int:
+        """Feeds still under the claim that leased them until ``lease_until`` (no poll was
+        recorded since) are due again at ``at``; returns how many."""
+        if not feed_ids:
+            return 0
+        with self._engine.begin() as connection:
+            return connection.execute(
+                update(feeds)
+                .where(feeds.c.id.in_(list(feed_ids)), feeds.c.next_poll_at == lease_until)
+                .values(next_poll_at=at)
+            ).rowcount
+
     def schedule_next_poll(
         self,
         feed_id: int,
@@ -758,6 +770,19 @@ class SqlStore:
         query = select(subscriptions).where(subscriptions.c.active).order_by(subscriptions.c.id)
         with self._engine.connect() as connection:
             return [_subscription(row._mapping) for row in connection.execute(query)]
+
+    def subscriptions_marker(self) -> tuple[object, ...]:
+        """How many subscriptions are active, their largest and summed ids and newest creation
+        time: any add, removal or disabling changes it (new ids only grow, and an id SQLite
+        reuses comes with a newer creation time)."""
+        active = select(
+            func.count(),
+            func.max(subscriptions.c.id),
+            func.sum(subscriptions.c.id),
+            func.max(subscriptions.c.created_at),
+        ).where(subscriptions.c.active)
+        with self._engine.connect() as connection:
+            return tuple(connection.execute(active).one())
 
     def remove_subscription(self, guild_id: int, user_id: int, subscription_id: int) -> bool:
         with self._engine.begin() as connection:

@@ -25,8 +25,11 @@ _PERMANENT_CODES = {
 class DiscordSink:
     """:class:`bot.core.ports.MessageSink` on a discord.py client."""
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, *, gateway: bool = True) -> None:
+        """``gateway=False``: the client is only logged in to the REST API (no gateway
+        connection, so no caches and no ready event to wait for)."""
         self._client = client
+        self._gateway = gateway
 
     async def send(
         self,
@@ -36,7 +39,8 @@ class DiscordSink:
         embeds: Sequence[Mapping[str, Any]],
         nonce: str,
     ) -> str:
-        await self._client.wait_until_ready()
+        if self._gateway:
+            await self._client.wait_until_ready()
         try:
             destination = await self._destination(recipient_type, recipient_id)
             message = await destination.send(
