@@ -26,6 +26,7 @@ from bot.core.models import (
 __all__ = [
     "DeliveryPlanner",
     "FeedState",
+    "HeldLock",
     "MessageSink",
     "PollRecord",
     "Store",
@@ -64,6 +65,25 @@ class StoreStats:
     feeds: int
     articles: int
     last_refresh_at: datetime | None
+
+
+class HeldLock(Protocol):
+    """A named lock this process holds (see ``Store.try_lock``); a context manager that
+    releases it."""
+
+    name: str
+
+    def held(self) -> bool:
+        """Whether the lock is still ours (False once its database connection is lost)."""
+        ...
+
+    def release(self) -> None:
+        """Let another process take the lock (idempotent)."""
+        ...
+
+    def __enter__(self) -> HeldLock: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
 
 
 class Store(Protocol):
@@ -123,8 +143,19 @@ class Store(Protocol):
         """A failed fetch; the feed keeps its caching state."""
         ...
 
-    def articles_between(self, since: datetime, until: datetime, *, limit: int) -> list[Article]:
-        """Articles published in [since, until], newest first."""
+    def articles_between(
+        self, since: datetime, until: datetime, *, limit: int, with_story: bool = False
+    ) -> list[Article]:
+        """Articles published in [since, until], newest first (``with_story``: only those
+        story clustering has placed)."""
+        ...
+
+    def articles_without_story(self, limit: int) -> list[Article]:
+        """Articles stored without a story, in the order they were stored."""
+        ...
+
+    def set_stories(self, stories: Mapping[str, str]) -> None:
+        """Place articles (article id -> story id) in their stories."""
         ...
 
     def latest_articles(self, count: int, *, source: str | None = None) -> list[Article]:

@@ -57,7 +57,7 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> 
         "schedules",
     } <= tables
     assert mode == "wal"
-    assert revision == "0006"
+    assert revision == "0008"
 
 
 def test_reopening_keeps_data(tmp_path: Path) -> None:
