@@ -239,8 +239,15 @@ class Store(Protocol):
         """Forget a guild's feeds, subscriptions and schedules."""
         ...
 
-    def claim_due_feeds(self, now: datetime, limit: int, lease_until: datetime) -> list[Feed]:
-        """Feeds due for a poll, leased until ``lease_until``."""
+    def claim_due_feeds(
+        self, now: datetime, limit: int, lease_until: datetime, *, owner: str | None = None
+    ) -> list[Feed]:
+        """Feeds due for a poll, leased until ``lease_until`` to ``owner``."""
+        ...
+
+    def release_feed_claims(self, owner: str, now: datetime) -> int:
+        """After a restart: the feeds ``owner`` had claimed and not yet recorded are due at
+        ``now``. Returns how many."""
         ...
 
     def hand_back_feeds(self, feed_ids: Sequence[int], lease_until: datetime, at: datetime) -> int:
@@ -282,12 +289,19 @@ class Store(Protocol):
         """Add deliveries, ignoring known dedupe keys; returns how many were new."""
         ...
 
-    def claim_deliveries(self, now: datetime, limit: int, lease_until: datetime) -> list[Delivery]:
-        """Due deliveries, leased until ``lease_until``."""
+    def claim_deliveries(
+        self, now: datetime, limit: int, lease_until: datetime, *, owner: str | None = None
+    ) -> list[Delivery]:
+        """Due deliveries, leased until ``lease_until`` to ``owner``."""
         ...
 
-    def release_claims(self, now: datetime) -> int:
-        """Make deliveries claimed by a dead process due again."""
+    def release_claims(self, now: datetime, *, owner: str | None = None) -> int:
+        """Make deliveries claimed by a dead process due again: those of ``owner``, or (no
+        owner: a single process) every claimed one."""
+        ...
+
+    def try_lock(self, name: str) -> HeldLock | None:
+        """Take the named lock if no other process holds it; None when one does."""
         ...
 
     def mark_delivered(self, delivery_id: int, message_id: str, at: datetime) -> None:
