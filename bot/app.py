@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from sqlalchemy.engine import make_url
+
 from bot.config import DiscordSettings, Settings
 from bot.core.errors import ConfigError
 from bot.core.models import Article, FeedRefresh
@@ -23,9 +25,11 @@ from bot.pipeline.summarize import Summarizer
 from bot.render.text import render_briefing
 from bot.services.alerts import AlertPlanner
 from bot.services.briefing import BriefingService
+from bot.services.clustering import STORIES_LOCK, StoryClustering
 from bot.services.delivery import DeliveryService, FloodCaps
 from bot.services.feeds import FeedService
-from bot.services.jobs import PeriodicJobs
+from bot.services.instance import InstanceName
+from bot.services.jobs import PeriodicJobs, SingleRunner
 from bot.services.polling import Poller, PollPolicy
 from bot.services.retention import RetentionService
 from bot.services.schedules import ScheduleService
@@ -50,6 +54,7 @@ __all__ = [
     "run_console",
     "run_discord",
     "utc_now",
+    "warm_story_assigner",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,10 @@ STOP_GRACE_SECONDS = 5.0
 PRUNE_EVERY = timedelta(hours=1)
 STORY_WARMUP_WINDOW = timedelta(days=7)
 STORY_WARMUP_LIMIT = 5000
+RETENTION_LOCK = "newsbot:retention"
+STORIES_EVERY_SECONDS = 1.0
+"""How often the story clustering job places waiting articles, and how often the other
+processes try to take it over (so a takeover follows the holder's death within this)."""
 SUBSCRIPTION_CHECK_SECONDS = 2.0
 """How often a polling process looks for subscriptions other processes added or removed."""
 ROLES = ("poll", "deliver", "schedule", "gateway")
@@ -96,6 +105,8 @@ class Services:
     status: StatusService
     alerts: AlertPlanner
     stories: StoryAssigner
+    clustering: StoryClustering | None
+    """Story clustering as a one-process job (PostgreSQL); None: at ingest (SQLite)."""
     poller: Poller
     briefing_scheduler: BriefingScheduler
     retention: RetentionService
@@ -148,14 +159,19 @@ def isolation_limits(settings: Settings) -> IsolationLimits:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, clock: Callable[[], datetime] = utc_now
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, owner: str | None = None
 ) -> AsyncIterator[Services]:
-    """Open the store and the HTTP client, wire the services, and close both afterwards."""
+    """Open the store and the HTTP client, wire the services, and close both afterwards.
+    ``owner``: the process's name on the claims it takes (:class:`InstanceName`)."""
     store = await asyncio.to_thread(SqlStore.open, settings.effective_database_url)
     try:
         alerts = AlertPlanner(story_sources=store.story_sources_since)
         alerts.load(await asyncio.to_thread(store.active_subscriptions))
-        stories = StoryAssigner(recent=lambda now: _recent_for_stories(store, now))
+        stories = warm_story_assigner(store)
+        clustering = None
+        if make_url(settings.effective_database_url).get_backend_name() == "postgresql":
+            # Several processes may ingest: stories are placed by one of them, in store order.
+            clustering = StoryClustering(store, clock, lambda: warm_story_assigner(store))
         async with (
             Fetcher(fetch_limits(settings)) as fetcher,
             ParserPool(isolation_limits(settings)) as parsers,
@@ -163,7 +179,13 @@ async def open_services(
             summaries = SummaryService(store, build_summarizer(settings), fetcher, parsers=parsers)
             retention = RetentionService(store, clock, days=settings.retention.days)
             refresher = Refresher(
-                store, fetcher, clock, alerts, stories, parsers=parsers, retention=retention.keep
+                store,
+                fetcher,
+                clock,
+                alerts,
+                None if clustering else stories,
+                parsers=parsers,
+                retention=retention.keep,
             )
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
             briefings = BriefingService(
@@ -192,6 +214,7 @@ async def open_services(
                 retention=retention,
                 alerts=alerts,
                 stories=stories,
+                clustering=clustering,
                 poller=Poller(
                     store,
                     refresher,
@@ -203,6 +226,8 @@ async def open_services(
                         pause_after_hours=poll.pause_after_hours,
                     ),
                     batch_size=poll.batch_size,
+                    lease=timedelta(minutes=poll.lease_minutes),
+                    owner=owner,
                 ),
                 briefing_scheduler=BriefingScheduler(
                     store,
@@ -217,9 +242,16 @@ async def open_services(
         store.close()
 
 
+def warm_story_assigner(store: SqlStore) -> StoryAssigner:
+    """A story clusterer that first replays the recent placed articles (lazily)."""
+    return StoryAssigner(recent=lambda now: _recent_for_stories(store, now))
+
+
 def _recent_for_stories(store: SqlStore, now: datetime) -> list[Article]:
     """The recent articles new ones may continue, oldest first (replayed once, lazily)."""
-    recent = store.articles_between(now - STORY_WARMUP_WINDOW, now, limit=STORY_WARMUP_LIMIT)
+    recent = store.articles_between(
+        now - STORY_WARMUP_WINDOW, now, limit=STORY_WARMUP_LIMIT, with_story=True
+    )
     log.info("story clustering warms up with %d recent articles", len(recent))
     return recent[::-1]
 
@@ -256,16 +288,33 @@ async def run_discord(
     polling, scheduled briefings and the outbox run as periodic jobs; the ``gateway`` role
     connects discord.py's shards; without it, a process that delivers only logs in to
     Discord's REST API."""
-    from bot.transports.discord import DiscordSink, build_bot, run_bot, run_rest_only
-
     needs_discord = roles & {"deliver", "gateway"}
     if needs_discord and discord_settings is None:
         raise ConfigError(
             "DISCORD_TOKEN", f"the {' and '.join(sorted(needs_discord))} role needs a token"
         )
-    async with open_services(settings) as services:
+    instance = InstanceName(settings.data_dir)
+    try:
+        await _serve_roles(settings, discord_settings, roles, instance.name)
+    finally:
+        instance.release()
+
+
+async def _serve_roles(
+    settings: Settings,
+    discord_settings: DiscordSettings | None,
+    roles: frozenset[str],
+    owner: str,
+) -> None:
+    from bot.transports.discord import DiscordSink, build_bot, run_bot, run_rest_only
+
+    needs_discord = roles & {"deliver", "gateway"}
+    async with open_services(settings, owner=owner) as services:
         if "poll" in roles:
             await services.feeds.sync_config_sources(settings.sources)
+            released = await services.poller.recover()
+            if released:
+                log.info("%d feeds claimed by the last run of %s are due again", released, owner)
         gateway = "gateway" in roles
         bot = None
         if discord_settings is not None and needs_discord:
@@ -282,6 +331,8 @@ async def run_discord(
                     per_channel_per_hour=settings.alerts.per_channel_per_hour,
                 ),
                 alerts=services.alerts,
+                lease=timedelta(minutes=settings.alerts.lease_minutes),
+                owner=owner,
             )
             released = await delivery.recover()
             if released:
@@ -338,9 +389,17 @@ def build_jobs(
     ``roles`` chooses which jobs this process runs."""
     jobs = PeriodicJobs()
     if "poll" in roles:
+        try_lock = services.store.try_lock
         jobs.add(services.subscriptions.follow_changes, SUBSCRIPTION_CHECK_SECONDS)
         jobs.add(services.poller.poll_due, settings.poll.check_seconds)
-        jobs.add(services.retention.prune, PRUNE_EVERY.total_seconds())
+        retention = SingleRunner(RETENTION_LOCK, try_lock, services.retention.prune)
+        jobs.add_single(retention, PRUNE_EVERY.total_seconds())
+        if services.clustering is not None:
+            clustering = services.clustering
+            stories = SingleRunner(
+                STORIES_LOCK, try_lock, clustering.run, on_take_over=clustering.take_over
+            )
+            jobs.add_single(stories, STORIES_EVERY_SECONDS)
     if "schedule" in roles:
         jobs.add(services.briefing_scheduler.run_due, settings.briefing.check_seconds)
     if delivery is not None:

@@ -111,6 +111,8 @@ class PollSettings:
     check_seconds: float = _setting(15.0, low=0.05, high=3600)
     batch_size: int = _setting(500, low=1, high=100000)
     pause_after_hours: float = _setting(72.0, low=0.001, high=24 * 365)
+    lease_minutes: float = _setting(10.0, low=0.01, high=1440)
+    """How long claimed feeds stay claimed by a process that may have died."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,8 @@ class AlertSettings:
     per_user_per_hour: int = _setting(10, low=1, high=1000)
     per_channel_per_hour: int = _setting(20, low=1, high=1000)
     deliver_seconds: float = _setting(2.0, low=0.05, high=600)
+    lease_minutes: float = _setting(2.0, low=0.01, high=1440)
+    """How long claimed deliveries stay claimed by a sender that may have died."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """A process's name among those sharing a database, provably its own while it runs.
 
-Claims a process takes (feeds it polls) carry its name. A name is ``host/slot``: the slot is
-the lowest ``<data_dir>/instance-N.lock`` this process holds an exclusive ``flock`` on. The
+Claims a process takes (feeds it polls) carry its name. A name is ``host:data_dir#slot``: the
+slot is the lowest ``<data_dir>/instance-N.lock`` this process holds an exclusive ``flock`` on. The
 kernel drops the lock when the process dies, however it dies, so a process that restarts on
 the same host and folder gets its old name back, and the claims under that name are
 leftovers of a dead process: no live process can hold that name at the same time.
@@ -34,7 +34,7 @@ class InstanceName:
                 handle.close()
                 continue
             self._stack.enter_context(handle)
-            self.name = f"{socket.gethostname()}/{slot}"
+            self.name = f"{socket.gethostname()}:{data_dir.resolve()}#{slot}"
             self.slot = slot
             return
         raise RuntimeError(f"more than {MAX_SLOTS} newsbot processes share {data_dir}")

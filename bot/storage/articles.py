@@ -15,7 +15,7 @@ from bot.core.ports import StoredBatch, StoreStats
 from bot.storage.base import StorePart, article_from_row
 from bot.storage.engines import parse_search
 from bot.storage.feeds import fetched_successfully
-from bot.storage.outbox import enqueue_in
+from bot.storage.outbox import enqueue_in, move_to_stories
 from bot.storage.schema import article_feeds, articles, briefed_stories, feeds, outbox
 
 __all__ = ["PRUNE_BATCH", "SEARCH_CANDIDATES", "ArticleStore"]
@@ -103,7 +103,8 @@ class ArticleStore(StorePart):
             return [article_from_row(row._mapping) for row in connection.execute(query)]
 
     def set_stories(self, stories: Mapping[str, str]) -> None:
-        """Place articles (by id) in their stories, in one transaction."""
+        """Place articles (by id) in their stories, in one transaction, with the deliveries
+        planned for them (see :func:`~bot.storage.outbox.move_to_stories`)."""
         if not stories:
             return
         place = (
@@ -115,6 +116,7 @@ class ArticleStore(StorePart):
             connection.execute(
                 place, [{"b_id": key, "b_story": story} for key, story in stories.items()]
             )
+            move_to_stories(connection, {a: s for a, s in stories.items() if a != s})
 
     def latest_articles(self, count: int, *, source: str | None = None) -> list[Article]:
         query = select(articles).order_by(articles.c.published_at.desc(), articles.c.pk.desc())

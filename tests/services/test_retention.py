@@ -68,5 +68,5 @@ async def test_retention_runs_as_a_periodic_job(tmp_path: Path) -> None:
         )
         jobs = build_jobs(settings, services, delivery)
         intervals = {job.name: job.trigger.interval for job in jobs.scheduler.get_jobs()}
-    assert intervals["RetentionService.prune"] == timedelta(hours=1)
+    assert intervals["newsbot:retention"] == timedelta(hours=1)
     assert services.retention.keep == timedelta(days=7)

@@ -54,7 +54,7 @@ def recent_placed(store: SqlStore) -> StoryAssigner:
 
 
 def test_the_job_makes_the_stories_ingest_makes_across_processes_and_a_takeover(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     at_ingest = SqlStore.open(f"sqlite:///{tmp_path / 'ingest.db'}")
     feed = at_ingest.add_feed("https://news.example/feed", "Wire")
@@ -68,8 +68,7 @@ def test_the_job_makes_the_stories_ingest_makes_across_processes_and_a_takeover(
     assert len(set(expected.values())) < len(expected)  # some articles did join stories
 
     # Two processes store the articles alternately, without stories.
-    url = f"sqlite:///{tmp_path / 'job.db'}"
-    first, second = SqlStore.open(url), SqlStore.open(url)
+    first, second = SqlStore.open(database_url), SqlStore.open(database_url)
     feed = first.add_feed("https://news.example/feed", "Wire")
     articles = made_up_news(feed.id)
     clock = [START]
