@@ -49,6 +49,7 @@ from _support import (
     machine_line,
     percentile,
     print_table,
+    run_in_child,
 )
 from ingest import build_feeds, subscription_queries
 from search import search_queries
@@ -132,13 +133,13 @@ def _settings(url: str, folder: str) -> Any:
     )
 
 
-def worker(url: str, number: int, start: Any, phase: str) -> dict[str, float]:
+def worker(url: str, number: int, start: Any, phase: str, results: Any) -> None:
     """One bot process: after ``start``, poll until nothing is due (``ingest``) or send
-    until the outbox is empty (``deliver``)."""
-    return asyncio.run(_worker(url, number, start, phase))
+    until the outbox is empty (``deliver``); sends its counts to ``results``."""
+    results.send(asyncio.run(_worker(url, number, start, phase, results)))
 
 
-async def _worker(url: str, number: int, start: Any, phase: str) -> dict[str, float]:
+async def _worker(url: str, number: int, start: Any, phase: str, results: Any) -> dict[str, float]:
     from bot.app import open_services
     from bot.services.delivery import DeliveryService, FloodCaps
 
@@ -153,6 +154,7 @@ async def _worker(url: str, number: int, start: Any, phase: str) -> dict[str, fl
                 FloodCaps(per_user_per_hour=100_000, per_channel_per_hour=100_000),
                 owner=f"bench-{number}",
             )
+            results.send("ready")
             await asyncio.to_thread(start.wait)
             started, cpu = time.perf_counter(), time.process_time()
             done = 0
@@ -171,16 +173,29 @@ async def _worker(url: str, number: int, start: Any, phase: str) -> dict[str, fl
 
 
 def run_processes(url: str, count: int, phase: str) -> tuple[float, list[dict[str, float]]]:
-    """Start ``count`` bot processes, let them go at once, and time until the last is done."""
+    """Start ``count`` bot processes, let them go at once, and time until the last is done.
+    (Not daemons: each bot starts parser workers of its own.)"""
     context = multiprocessing.get_context("spawn")
     start = context.Event()
-    with context.Pool(count) as pool:
-        pending = [pool.apply_async(worker, (url, n, start, phase)) for n in range(count)]
-        time.sleep(3 + 2 * count)  # every process has opened its services and waits
+    processes, receivers = [], []
+    for number in range(count):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=worker, args=(url, number, start, phase, sender))
+        process.start()
+        sender.close()
+        processes.append(process)
+        receivers.append(receiver)
+    try:
+        for receiver in receivers:  # every process has opened its services and waits
+            receiver.recv()
         began = time.perf_counter()
         start.set()
-        results = [job.get() for job in pending]
-        wall = time.perf_counter() - began
+        results = [receiver.recv() for receiver in receivers]
+    except EOFError:
+        raise RuntimeError(f"a bot process of the {phase} phase failed") from None
+    wall = time.perf_counter() - began
+    for process in processes:
+        process.join()
     return wall, results
 
 
@@ -240,21 +255,22 @@ def scale_rows(admin: str, args: argparse.Namespace) -> tuple[list[tuple[str, ..
                 url = _sqlalchemy_url(url)
                 prepare_ingest(url, server, args.feeds, queries)
                 for phase, unit in (("ingest", "items"), ("deliver", "alerts")):
+                    if phase == "deliver":  # deliveries wait for their article's story
+                        placed, seconds = cluster_rate(url)
+                        clustering = (
+                            f"story clustering (one process, the lock holder): {placed:,} "
+                            f"articles in {seconds:.2f} s = "
+                            f"{placed / max(seconds, 1e-9):,.0f} articles/s"
+                        )
                     wall, results = run_processes(url, count, phase)
                     done = sum(result["done"] for result in results)
                     rate = done / wall
                     rates[phase, count] = rate
                     rows.append((
                         phase, str(count), f"{done:,} {unit}", f"{wall:.2f}", f"{rate:,.0f}",
-                        f"{rate / rates[phase, 1]:.2f}x",
+                        f"{rate / max(rates[phase, 1], 1e-9):.2f}x",
                         " / ".join(f"{r['cpu']:.1f}" for r in results),
                     ))  # fmt: skip
-                if count == 1:
-                    placed, seconds = cluster_rate(url)
-                    clustering = (
-                        f"story clustering (one process, the lock holder): {placed:,} articles "
-                        f"in {seconds:.2f} s = {placed / max(seconds, 1e-9):,.0f} articles/s"
-                    )
     return rows, clustering
 
 
@@ -368,9 +384,7 @@ def search_rows(admin: str, size: int, count: int) -> list[tuple[str, ...]]:
             existed = False
     if not existed:
         build_search_database(url, size)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        timings = pool.apply(time_searches, (url, search_queries(size, count)))
+    timings = run_in_child(time_searches, url, search_queries(size, count))
     rows = []
     for kind, (latencies, hits) in timings.items():
         rows.append((
