@@ -55,6 +55,7 @@ class SqlStore(FeedStore, ArticleStore, OutboxStore, SubscriptionStore, Schedule
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self._engine.begin() as connection:
+                self._dialect.lock_for_migration(connection)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except SQLAlchemyError as error:

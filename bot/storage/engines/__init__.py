@@ -94,6 +94,11 @@ class Dialect(Protocol):
         """Take the lock called ``name`` unless another holder has it."""
         ...
 
+    def lock_for_migration(self, connection: Connection) -> None:
+        """Make processes that start together on one database migrate it one at a time
+        (for the rest of ``connection``'s transaction)."""
+        ...
+
 
 def dialect_for(url: URL) -> Dialect:
     """The dialect of a parsed database URL, or :class:`StorageError`."""

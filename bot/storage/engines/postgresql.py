@@ -195,6 +195,11 @@ class PostgresDialect:
             if pk in rows
         ]
 
+    def lock_for_migration(self, connection: Connection) -> None:
+        """A transaction-level advisory lock: the next process migrates after this one."""
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": advisory_key("newsbot:migrations")})  # fmt: skip
+
     def try_lock(self, engine: Engine, name: str) -> AdvisoryLock | None:
         """``pg_try_advisory_lock`` on a connection taken from the pool for as long as the
         lock is held; None (at once) when another session holds it."""
