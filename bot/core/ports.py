@@ -15,6 +15,7 @@ from bot.core.models import (
     Article,
     Delivery,
     Feed,
+    FeedRefresh,
     FeedState,
     NewArticle,
     NewDelivery,
@@ -28,10 +29,12 @@ __all__ = [
     "FeedState",
     "HeldLock",
     "MessageSink",
+    "NoTelemetry",
     "PollRecord",
     "Store",
     "StoreStats",
     "StoredBatch",
+    "Telemetry",
 ]
 
 
@@ -390,3 +393,40 @@ class MessageSink(Protocol):
         Sending twice with the same ``nonce`` must post one message (Discord's
         ``enforce_nonce``), so a retry after a crash never double-posts."""
         ...
+
+
+class Telemetry(Protocol):
+    """What the services report as they work, for an operator's metrics.
+
+    Every method is cheap and never raises; :class:`NoTelemetry` keeps nothing (tests,
+    one-shot commands)."""
+
+    def polled(self, refreshes: Sequence[FeedRefresh]) -> None:
+        """One polling round's feed refreshes: outcomes, items ingested, fetch/parse times."""
+        ...
+
+    def delivered(
+        self, kind: str, outcome: str, *, queued_at: datetime | None, at: datetime
+    ) -> None:
+        """One outbox row handled: ``outcome`` is sent, held, retry, failed or empty;
+        ``queued_at`` (when the item was seen) gives an alert's latency once sent."""
+        ...
+
+    def command_done(self, command: str, seconds: float, *, outcome: str) -> None:
+        """A slash or console command answered (``outcome`` ok or error) in ``seconds``."""
+        ...
+
+
+class NoTelemetry:
+    """:class:`Telemetry` that keeps nothing."""
+
+    def polled(self, refreshes: Sequence[FeedRefresh]) -> None:
+        """Ignored."""
+
+    def delivered(
+        self, kind: str, outcome: str, *, queued_at: datetime | None, at: datetime
+    ) -> None:
+        """Ignored."""
+
+    def command_done(self, command: str, seconds: float, *, outcome: str) -> None:
+        """Ignored."""

@@ -174,6 +174,15 @@ class OutboxStore(StorePart):
             )
         return True
 
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """Deliveries waiting to be sent (pending or being sent), and the oldest one's time."""
+        query = select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.status.in_(("pending", "sending"))
+        )
+        with self._engine.connect() as connection:
+            count, oldest = connection.execute(query).one()
+        return count, oldest
+
     def delivery_statuses(self) -> dict[str, int]:
         """How many deliveries are in each status (for status displays and tests)."""
         query = select(outbox.c.status, func.count()).group_by(outbox.c.status)

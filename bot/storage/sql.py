@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -64,3 +65,13 @@ class SqlStore(FeedStore, ArticleStore, OutboxStore, SubscriptionStore, Schedule
     def close(self) -> None:
         """Release every connection."""
         self._engine.dispose()
+
+    def ping(self) -> None:
+        """One trivial query; raises SQLAlchemy's error when the database does not answer."""
+        with self._engine.connect() as connection:
+            connection.execute(select(1)).scalar_one()
+
+    def database_bytes(self) -> int:
+        """The database's size, as its engine counts it."""
+        with self._engine.connect() as connection:
+            return self._dialect.database_bytes(connection)

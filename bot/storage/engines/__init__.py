@@ -99,6 +99,10 @@ class Dialect(Protocol):
         (for the rest of ``connection``'s transaction)."""
         ...
 
+    def database_bytes(self, connection: Connection) -> int:
+        """The size of the database on disk."""
+        ...
+
 
 def dialect_for(url: URL) -> Dialect:
     """The dialect of a parsed database URL, or :class:`StorageError`."""

@@ -200,6 +200,11 @@ class PostgresDialect:
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                            {"key": advisory_key("newsbot:migrations")})  # fmt: skip
 
+    def database_bytes(self, connection: Connection) -> int:
+        """``pg_database_size`` of the current database."""
+        size = connection.exec_driver_sql("SELECT pg_database_size(current_database())")
+        return int(size.scalar_one())
+
     def try_lock(self, engine: Engine, name: str) -> AdvisoryLock | None:
         """``pg_try_advisory_lock`` on a connection taken from the pool for as long as the
         lock is held; None (at once) when another session holds it."""

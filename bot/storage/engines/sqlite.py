@@ -160,6 +160,12 @@ class SqliteDialect:
             self._held_names.add(name)
         return ProcessLock(name, self._held_names, self._guard)
 
+    def database_bytes(self, connection: Connection) -> int:
+        """Pages in use times the page size."""
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+        page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+        return int(pages) * int(page_size)
+
 
 def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
