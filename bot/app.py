@@ -251,7 +251,22 @@ async def refresh_configured(
     for result in results:
         if result.status == "error":
             log.warning("%s: %s", result.feed.url, result.error)
+    await _place_stories_unless_running(services)
     return results
+
+
+async def _place_stories_unless_running(services: Services) -> None:
+    """On PostgreSQL, a one-off command places what it stored in stories itself, unless a
+    running process holds the story clustering job (it will, within a second)."""
+    clustering = services.clustering
+    if clustering is None:
+        return
+    lock = await asyncio.to_thread(services.store.try_lock, STORIES_LOCK)
+    if lock is None:
+        return
+    with lock:
+        clustering.take_over()
+        await clustering.run()
 
 
 async def run_console(

@@ -8,10 +8,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.app import open_services, refresh_configured
+from bot.config import load_settings
 from bot.core.models import FeedState, NewArticle
 from bot.pipeline.stories import StoryAssigner
-from bot.services.clustering import StoryClustering
+from bot.services.clustering import STORIES_LOCK, StoryClustering
 from bot.storage.sql import SqlStore
+from tests.conftest import write_config
+from tests.support.feed_server import FeedServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "clusters" / "articles.jsonl"
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -94,3 +98,25 @@ def test_the_job_makes_the_stories_ingest_makes_across_processes_and_a_takeover(
     assert stories_of(first) == expected
     first.close()
     second.close()
+
+
+async def test_a_one_off_refresh_places_its_articles_unless_a_process_holds_the_job(
+    tmp_path: Path, feed_server: FeedServer, database_url: str
+) -> None:
+    feed_server.add_fixture("/rss2.xml", "feeds/rss2.xml")
+    workspace = write_config(tmp_path, urls=[feed_server.url("/rss2.xml")],
+                             allow=[feed_server.allow_entry])  # fmt: skip
+    settings = load_settings({**workspace.env, "NEWSBOT_DATABASE_URL": database_url})
+    async with open_services(settings) as services:
+        holder = services.store.try_lock(STORIES_LOCK)  # a running process's job
+        assert holder is not None
+        await refresh_configured(services)
+        waiting = services.store.articles_without_story(100)
+        holder.release()
+        await refresh_configured(services)
+        placed_now = services.store.articles_without_story(100)
+    if services.clustering is None:  # SQLite: placed at ingest
+        assert (waiting, placed_now) == ([], [])
+    else:
+        assert len(waiting) == 2
+        assert placed_now == []
