@@ -311,6 +311,7 @@ async def _serve_roles(
     roles: frozenset[str],
     owner: str,
 ) -> None:
+    """:func:`run_discord` once the process has its name (``owner``) on the claims."""
     from bot.transports.discord import DiscordSink, build_bot, run_bot, run_rest_only
 
     needs_discord = roles & {"deliver", "gateway"}
