@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO, TypeVar
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.engine import make_url
 
 from bot.config import DiscordSettings, Settings
 from bot.core.errors import ConfigError
 from bot.core.models import Article, FeedRefresh
 from bot.core.ports import NoTelemetry, Telemetry
+from bot.core.roles import ALL_ROLES, ROLES
 from bot.ops.health import HealthMonitor, Heartbeat, Probe, heartbeat_path
 from bot.ops.metrics import Metrics, Snapshot
 from bot.ops.server import OpsServer
@@ -31,9 +32,12 @@ from bot.services.alerts import AlertPlanner, PlannerChain
 from bot.services.archive import ArchiveSearch
 from bot.services.ask import AskService
 from bot.services.briefing import BriefingService
+from bot.services.clustering import STORIES_LOCK, StoryClustering
 from bot.services.delivery import DeliveryService, FloodCaps
 from bot.services.feeds import FeedService
 from bot.services.follows import FollowService
+from bot.services.instance import InstanceName
+from bot.services.jobs import PeriodicJobs, SingleRunner
 from bot.services.polling import Poller, PollPolicy
 from bot.services.recap import RecapService
 from bot.services.retention import RetentionService
@@ -48,7 +52,7 @@ from bot.transports.console import ConsoleChannel
 
 __all__ = [
     "Services",
-    "build_scheduler",
+    "build_jobs",
     "build_summarizer",
     "open_services",
     "operate",
@@ -57,6 +61,7 @@ __all__ = [
     "run_discord",
     "run_until_stopped",
     "utc_now",
+    "warm_story_assigner",
 ]
 
 log = logging.getLogger(__name__)
@@ -67,6 +72,12 @@ PRUNE_EVERY = timedelta(hours=1)
 QUIET_CHECK_EVERY = timedelta(minutes=10)
 STORY_WARMUP_WINDOW = timedelta(days=7)
 STORY_WARMUP_LIMIT = 5000
+RETENTION_LOCK = "newsbot:retention"
+STORIES_EVERY_SECONDS = 1.0
+"""How often the story clustering job places waiting articles, and how often the other
+processes try to take it over (so a takeover follows the holder's death within this)."""
+SUBSCRIPTION_CHECK_SECONDS = 2.0
+"""How often a polling process looks for subscriptions other processes added or removed."""
 
 
 def utc_now() -> datetime:
@@ -92,6 +103,8 @@ class Services:
     follows: FollowService
     recap: RecapService
     ask: AskService
+    clustering: StoryClustering | None
+    """Story clustering as a one-process job (PostgreSQL); None: at ingest (SQLite)."""
     poller: Poller
     briefing_scheduler: BriefingScheduler
     retention: RetentionService
@@ -133,17 +146,21 @@ def isolation_limits(settings: Settings) -> IsolationLimits:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, clock: Callable[[], datetime] = utc_now
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, owner: str | None = None
 ) -> AsyncIterator[Services]:
     """Open the store and the HTTP client, wire the services, and close both afterwards.
-
+    ``owner``: the process's name on the claims it takes (:class:`InstanceName`).
     Metrics are kept only when ``ops.listen`` serves them."""
     store = await asyncio.to_thread(SqlStore.open, settings.effective_database_url)
     telemetry: Telemetry = Metrics() if settings.ops.listen else NoTelemetry()
     try:
         alerts = AlertPlanner(story_sources=store.story_sources_since)
         alerts.load(await asyncio.to_thread(store.active_subscriptions))
-        stories = StoryAssigner(recent=lambda now: _recent_for_stories(store, now))
+        stories = warm_story_assigner(store)
+        clustering = None
+        if make_url(settings.effective_database_url).get_backend_name() == "postgresql":
+            # Several processes may ingest: stories are placed by one of them, in store order.
+            clustering = StoryClustering(store, clock, lambda: warm_story_assigner(store))
         async with (
             Fetcher(fetch_limits(settings)) as fetcher,
             ParserPool(isolation_limits(settings)) as parsers,
@@ -159,7 +176,13 @@ async def open_services(
             )
             planner = PlannerChain((alerts, follows.planner))
             refresher = Refresher(
-                store, fetcher, clock, planner, stories, parsers=parsers, retention=retention.keep
+                store,
+                fetcher,
+                clock,
+                planner,
+                None if clustering else stories,
+                parsers=parsers,
+                retention=retention.keep,
             )
             archive = ArchiveSearch(store)
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
@@ -200,7 +223,16 @@ async def open_services(
                 follows=follows,
                 recap=RecapService(store, clock, archive=archive),
                 ask=AskService(store, clock, archive=archive),
-                poller=Poller(store, refresher, clock, poll_policy, batch_size=poll.batch_size),
+                clustering=clustering,
+                poller=Poller(
+                    store,
+                    refresher,
+                    clock,
+                    poll_policy,
+                    batch_size=poll.batch_size,
+                    lease=timedelta(minutes=poll.lease_minutes),
+                    owner=owner,
+                ),
                 briefing_scheduler=BriefingScheduler(
                     store,
                     briefings,
@@ -215,9 +247,16 @@ async def open_services(
         store.close()
 
 
+def warm_story_assigner(store: SqlStore) -> StoryAssigner:
+    """A story clusterer that first replays the recent placed articles (lazily)."""
+    return StoryAssigner(recent=lambda now: _recent_for_stories(store, now))
+
+
 def _recent_for_stories(store: SqlStore, now: datetime) -> list[Article]:
     """The recent articles new ones may continue, oldest first (replayed once, lazily)."""
-    recent = store.articles_between(now - STORY_WARMUP_WINDOW, now, limit=STORY_WARMUP_LIMIT)
+    recent = store.articles_between(
+        now - STORY_WARMUP_WINDOW, now, limit=STORY_WARMUP_LIMIT, with_story=True
+    )
     log.info("story clustering warms up with %d recent articles", len(recent))
     return recent[::-1]
 
@@ -235,7 +274,22 @@ async def refresh_configured(
     for result in results:
         if result.status == "error":
             log.warning("%s: %s", result.feed.url, result.error)
+    await _place_stories_unless_running(services)
     return results
+
+
+async def _place_stories_unless_running(services: Services) -> None:
+    """On PostgreSQL, a one-off command places what it stored in stories itself, unless a
+    running process holds the story clustering job (it will, within a second)."""
+    clustering = services.clustering
+    if clustering is None:
+        return
+    lock = await asyncio.to_thread(services.store.try_lock, STORIES_LOCK)
+    if lock is None:
+        return
+    with lock:
+        clustering.take_over()
+        await clustering.run()
 
 
 async def run_console(
@@ -258,35 +312,80 @@ async def run_console(
         await channel.run(source, sink, prompt=source.isatty())
 
 
-async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> None:
-    """The Discord bot until the process is stopped: polling, scheduled briefings and the
-    outbox run as three periodic APScheduler jobs beside it."""
-    from bot.transports.discord import DiscordSink, build_bot, run_bot
-
-    async with open_services(settings) as services:
-        await services.feeds.sync_config_sources(settings.sources)
-        bot = build_bot(services, discord_settings)
-        delivery = DeliveryService(
-            services.store,
-            services.summaries,
-            DiscordSink(bot),
-            services.clock,
-            FloodCaps(
-                per_user_per_hour=settings.alerts.per_user_per_hour,
-                per_channel_per_hour=settings.alerts.per_channel_per_hour,
-            ),
-            alerts=services.alerts,
-            follows=services.follows,
-            telemetry=services.telemetry,
+async def run_discord(
+    settings: Settings,
+    discord_settings: DiscordSettings | None,
+    roles: frozenset[str] = ALL_ROLES,
+) -> None:
+    """newsbot's long-running work until the process is stopped, limited to ``roles``:
+    polling, scheduled briefings and the outbox run as periodic jobs; the ``gateway`` role
+    connects discord.py's shards; without it, a process that delivers only logs in to
+    Discord's REST API."""
+    needs_discord = roles & {"deliver", "gateway"}
+    if needs_discord and discord_settings is None:
+        raise ConfigError(
+            "DISCORD_TOKEN", f"the {' and '.join(sorted(needs_discord))} role needs a token"
         )
-        released = await delivery.recover()
-        if released:
-            log.info("%d deliveries interrupted by the last stop will be sent again", released)
-        scheduler = build_scheduler(settings, services, delivery)
-        bot.call_when_ready(scheduler.start)  # a rejected token starts no background work
-        probes = {"scheduler": _scheduler_probe(scheduler, bot), "gateway": bot.gateway_problem}
+    instance = InstanceName(settings.data_dir)
+    try:
+        await _serve_roles(settings, discord_settings, roles, instance.name)
+    finally:
+        instance.release()
+
+
+async def _serve_roles(
+    settings: Settings,
+    discord_settings: DiscordSettings | None,
+    roles: frozenset[str],
+    owner: str,
+) -> None:
+    """:func:`run_discord` once the process has its name (``owner``) on the claims."""
+    from bot.transports.discord import DiscordSink, build_bot, run_bot, run_rest_only
+
+    needs_discord = roles & {"deliver", "gateway"}
+    async with open_services(settings, owner=owner) as services:
+        if "poll" in roles:
+            await services.feeds.sync_config_sources(settings.sources)
+            released = await services.poller.recover()
+            if released:
+                log.info("%d feeds claimed by the last run of %s are due again", released, owner)
+        gateway = "gateway" in roles
+        bot = None
+        if discord_settings is not None and needs_discord:
+            bot = build_bot(services, discord_settings, gateway=gateway)
+        delivery = None
+        if bot is not None and "deliver" in roles:
+            delivery = DeliveryService(
+                services.store,
+                services.summaries,
+                DiscordSink(bot, gateway=gateway),
+                services.clock,
+                FloodCaps(
+                    per_user_per_hour=settings.alerts.per_user_per_hour,
+                    per_channel_per_hour=settings.alerts.per_channel_per_hour,
+                ),
+                alerts=services.alerts,
+                follows=services.follows,
+                lease=timedelta(minutes=settings.alerts.lease_minutes),
+                owner=owner,
+                telemetry=services.telemetry,
+            )
+            released = await delivery.recover()
+            if released:
+                log.info("%d deliveries interrupted by the last stop will be sent again", released)
+        jobs = build_jobs(settings, services, delivery, roles)
+        if bot is None:
+            serving = asyncio.create_task(_run_until_stopped(jobs.start))
+        elif gateway:
+            bot.call_when_ready(jobs.start)  # a rejected token starts no background work
+            serving = asyncio.create_task(run_bot(bot, discord_settings))  # type: ignore[arg-type]
+        else:
+            serving = asyncio.create_task(run_rest_only(bot, discord_settings, jobs.start))  # type: ignore[arg-type]
+        log.info("running with roles %s", ",".join(role for role in ROLES if role in roles))
+        probes = {"scheduler": _jobs_probe(jobs, bot if gateway else None)}
+        if bot is not None and gateway:
+            probes["gateway"] = bot.gateway_problem
         async with operate(services, probes):
-            serving = asyncio.create_task(run_bot(bot, discord_settings))
             loop = asyncio.get_running_loop()
             for stop_signal in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(
@@ -298,14 +397,22 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
                 if not serving.cancelled():
                     raise
             finally:
-                if scheduler.running:
-                    scheduler.shutdown(wait=False)
+                await jobs.stop(STOP_GRACE_SECONDS)
                 log.info("stopped")
+
+
+async def _run_until_stopped(start: Callable[[], None]) -> None:
+    """Start the jobs, then wait for the stop (which cancels this)."""
+    start()
+    await asyncio.Event().wait()
 
 
 async def _stop(bot: Any, serving: asyncio.Task[None]) -> None:
     """Close the Discord client; if it does not return within a few seconds (discord.py sleeps
     out its reconnect backoff, minutes while Discord is unreachable), cancel it."""
+    if bot is None:
+        serving.cancel()
+        return
     await bot.close()
     done, _ = await asyncio.wait({serving}, timeout=STOP_GRACE_SECONDS)
     if not done:
@@ -313,34 +420,38 @@ async def _stop(bot: Any, serving: asyncio.Task[None]) -> None:
         serving.cancel()
 
 
-def build_scheduler(
-    settings: Settings, services: Services, delivery: DeliveryService
-) -> AsyncIOScheduler:
+def build_jobs(
+    settings: Settings,
+    services: Services,
+    delivery: DeliveryService | None,
+    roles: frozenset[str] = ALL_ROLES,
+) -> PeriodicJobs:
     """One job per kind of work, never one per feed: polling claims due feeds from the
-    database, so it scales with the database, not with the scheduler. Retention runs hourly."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
+    database, so it scales with the database, not with the scheduler. Retention runs hourly.
+    ``roles`` chooses which jobs this process runs."""
+    jobs = PeriodicJobs()
 
     async def poll_due() -> None:
         services.telemetry.polled(await services.poller.poll_due())
 
-    jobs = (
-        (poll_due, settings.poll.check_seconds),
-        (services.briefing_scheduler.run_due, settings.briefing.check_seconds),
-        (delivery.deliver_due, settings.alerts.deliver_seconds),
-        (services.retention.prune, PRUNE_EVERY.total_seconds()),
-        (services.follows.end_quiet, QUIET_CHECK_EVERY.total_seconds()),
-    )
-    for job, seconds in jobs:
-        scheduler.add_job(
-            job,
-            "interval",
-            seconds=seconds,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-            misfire_grace_time=None,
-        )
-    return scheduler
+    if "poll" in roles:
+        try_lock = services.store.try_lock
+        jobs.add(services.subscriptions.follow_changes, SUBSCRIPTION_CHECK_SECONDS)
+        jobs.add(poll_due, settings.poll.check_seconds, name="Poller.poll_due")
+        retention = SingleRunner(RETENTION_LOCK, try_lock, services.retention.prune)
+        jobs.add_single(retention, PRUNE_EVERY.total_seconds())
+        if services.clustering is not None:
+            clustering = services.clustering
+            stories = SingleRunner(
+                STORIES_LOCK, try_lock, clustering.run, on_take_over=clustering.take_over
+            )
+            jobs.add_single(stories, STORIES_EVERY_SECONDS)
+    if "schedule" in roles:
+        jobs.add(services.briefing_scheduler.run_due, settings.briefing.check_seconds)
+    if delivery is not None:
+        jobs.add(delivery.deliver_due, settings.alerts.deliver_seconds)
+        jobs.add(services.follows.end_quiet, QUIET_CHECK_EVERY.total_seconds())
+    return jobs
 
 
 @asynccontextmanager
@@ -389,11 +500,13 @@ def _database_probe(store: SqlStore) -> Probe:
     return probe
 
 
-def _scheduler_probe(scheduler: AsyncIOScheduler, bot: Any) -> Probe:
+def _jobs_probe(jobs: PeriodicJobs, bot: Any) -> Probe:
+    """The periodic jobs run; ``bot``: the gateway they wait for, if any."""
+
     async def probe() -> str | None:
-        if scheduler.running:
+        if jobs.scheduler.running:
             return None
-        if bot.is_ready():
+        if bot is None or bot.is_ready():
             return "scheduler stopped"
         return "scheduler not started (Discord not ready)"
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from bot import __version__
 from bot.config import Settings, load_discord_settings, load_settings
 from bot.core.errors import ConfigError, NewsbotError
+from bot.core.roles import ROLES, parse_roles
 from bot.ops.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -91,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
         description="With DISCORD_TOKEN set, start the Discord bot. Without it, refresh the "
         "configured sources, print a briefing, then answer console commands until end of input.",
     )
+    run.add_argument(
+        "--roles",
+        metavar="ROLE[,ROLE...]",
+        help=f"what this process does, of {', '.join(ROLES)} (default: all); several "
+        "processes sharing one PostgreSQL database split the work",
+    )
     run.set_defaults(handler=_run)
 
     console = commands.add_parser("console", help="an interactive prompt with the bot's commands")
@@ -133,6 +140,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import run_console, run_discord, run_until_stopped
 
     discord_settings = load_discord_settings()
+    if args.roles is not None:
+        run_until_stopped(run_discord(settings, discord_settings, parse_roles(args.roles)))
+        return EXIT_OK
     if discord_settings is not None:
         run_until_stopped(run_discord(settings, discord_settings))
         return EXIT_OK

@@ -23,6 +23,7 @@ __all__ = [
     "AlertSettings",
     "BriefingSettings",
     "DiscordSettings",
+    "DiscordShardSettings",
     "FetchSettings",
     "LimitSettings",
     "LogSettings",
@@ -112,6 +113,8 @@ class PollSettings:
     check_seconds: float = _setting(15.0, low=0.05, high=3600)
     batch_size: int = _setting(500, low=1, high=100000)
     pause_after_hours: float = _setting(72.0, low=0.001, high=24 * 365)
+    lease_minutes: float = _setting(10.0, low=0.01, high=1440)
+    """How long claimed feeds stay claimed by a process that may have died."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,8 @@ class AlertSettings:
     per_user_per_hour: int = _setting(10, low=1, high=1000)
     per_channel_per_hour: int = _setting(20, low=1, high=1000)
     deliver_seconds: float = _setting(2.0, low=0.05, high=600)
+    lease_minutes: float = _setting(2.0, low=0.01, high=1440)
+    """How long claimed deliveries stay claimed by a sender that may have died."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +151,21 @@ class LimitSettings:
     schedules_per_guild: int = _setting(20, low=1, high=1000)
     subscriptions_per_user: int = _setting(25, low=1, high=1000)
     subscriptions_per_guild: int = _setting(1000, low=1, high=100000)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordShardSettings:
+    """Which Discord gateway shards this process holds (``[discord]``)."""
+
+    shard_count: int = _setting(0, low=0, high=100000)
+    """0: no sharding (one connection holds every guild)."""
+    shard_ids: tuple[str, ...] = _setting(())
+    """The shards this process connects, e.g. ``0,1``; empty: all of ``shard_count``."""
+
+    @property
+    def shard_numbers(self) -> list[int] | None:
+        """The shard ids as numbers (None: every shard, or no sharding)."""
+        return [int(shard) for shard in self.shard_ids] or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +221,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     follows: FollowSettings = field(default_factory=FollowSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    discord: DiscordShardSettings = field(default_factory=DiscordShardSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
     sources: tuple[SourceSettings, ...] = ()
@@ -224,6 +245,7 @@ _SECTIONS: dict[str, type] = {
     "alerts": AlertSettings,
     "follows": FollowSettings,
     "retention": RetentionSettings,
+    "discord": DiscordShardSettings,
     "log": LogSettings,
     "ops": OpsSettings,
 }
@@ -279,7 +301,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 def _build(
     document: dict[str, Any], env: Mapping[str, str], base_dir: Path, path: Path | None
 ) -> Settings:
-    known = set(_TOP_LEVEL) | set(_SECTIONS) | {"sources", "discord"}
+    known = set(_TOP_LEVEL) | set(_SECTIONS) | {"sources"}
     for key in document:
         if key not in known:
             raise ConfigError(key, "unknown key")
@@ -313,7 +335,19 @@ def _build(
     poll = values["poll"]
     if poll.min_interval_minutes > poll.max_interval_minutes:
         raise ConfigError("poll.min_interval_minutes", "must not exceed poll.max_interval_minutes")
+    _check_shards(values["discord"])
     return Settings(**values, config_path=path)
+
+
+def _check_shards(shards: DiscordShardSettings) -> None:
+    for shard in shards.shard_ids:
+        if not shard.isdigit():
+            raise ConfigError("discord.shard_ids", f"expected shard numbers, got {shard!r}")
+        if int(shard) >= shards.shard_count:
+            raise ConfigError(
+                "discord.shard_ids",
+                f"shard {shard} does not exist with shard_count = {shards.shard_count}",
+            )
 
 
 def _check_listen(listen: str) -> None:
@@ -385,9 +419,11 @@ def _from_toml(kind: Any, value: Any, key: str, *, from_text: bool = False) -> A
         if kind is tuple:
             if isinstance(value, str):
                 return _from_env(tuple, value, key)
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            if not isinstance(value, list) or not all(
+                isinstance(v, (str, int)) and not isinstance(v, bool) for v in value
+            ):
                 raise TypeError
-            return tuple(value)
+            return tuple(str(v) for v in value)
         if kind in (str, Path):
             if not isinstance(value, str):
                 raise TypeError

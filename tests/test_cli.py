@@ -151,6 +151,22 @@ def test_empty_discord_token_is_one_line_and_status_2(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("roles", "message"),
+    [
+        ("poll,bogus", "config error in --roles: unknown role 'bogus'; roles are "
+         "poll, deliver, schedule, gateway"),
+        ("poll,deliver", "config error in DISCORD_TOKEN: the deliver role needs a token"),
+    ],
+)  # fmt: skip
+def test_bad_roles_are_one_line_and_status_2(tmp_path: Path, roles: str, message: str) -> None:
+    result = run_newsbot(
+        ["run", "--roles", roles], env={"NEWSBOT_DATA_DIR": str(tmp_path / "data")}
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"newsbot: {message}"]
+
+
 DAILY_MAIL = REPO / "tests" / "fixtures" / "dailymail"
 DAILY_MAIL_FURNITURE = (
     "By ",

@@ -119,3 +119,29 @@ def test_every_key_is_documented_in_the_readme_and_the_default_config() -> None:
             assert f"`{top.name}`" in readme
             assert f"NEWSBOT_{top.name.upper()}" in readme
             assert top.name in default
+
+
+def test_discord_shards_from_the_environment_and_the_file(tmp_path: Path) -> None:
+    env = write(tmp_path, "[discord]\nshard_count = 4\nshard_ids = [2, 3]\n")
+    assert load_settings(env).discord.shard_numbers == [2, 3]
+    env |= {"NEWSBOT_DISCORD__SHARD_COUNT": "2", "NEWSBOT_DISCORD__SHARD_IDS": "0,1"}
+    shards = load_settings(env).discord
+    assert (shards.shard_count, shards.shard_numbers) == (2, [0, 1])
+    assert load_settings({}).discord.shard_numbers is None
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        ("0,2", "shard 2 does not exist with shard_count = 2"),
+        ("0,one", "expected shard numbers, got 'one'"),
+    ],
+)
+def test_a_shard_outside_the_count_is_refused(tmp_path: Path, ids: str, message: str) -> None:
+    env = write(tmp_path, "") | {
+        "NEWSBOT_DISCORD__SHARD_COUNT": "2",
+        "NEWSBOT_DISCORD__SHARD_IDS": ids,
+    }
+    with pytest.raises(ConfigError) as error:
+        load_settings(env)
+    assert str(error.value) == f"config error in discord.shard_ids: {message}"

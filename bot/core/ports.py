@@ -149,8 +149,19 @@ class Store(Protocol):
         """A failed fetch; the feed keeps its caching state."""
         ...
 
-    def articles_between(self, since: datetime, until: datetime, *, limit: int) -> list[Article]:
-        """Articles published in [since, until], newest first."""
+    def articles_between(
+        self, since: datetime, until: datetime, *, limit: int, with_story: bool = False
+    ) -> list[Article]:
+        """Articles published in [since, until], newest first (``with_story``: only those
+        story clustering has placed)."""
+        ...
+
+    def articles_without_story(self, limit: int) -> list[Article]:
+        """Articles stored without a story, in the order they were stored."""
+        ...
+
+    def set_stories(self, stories: Mapping[str, str]) -> None:
+        """Place articles (article id -> story id) in their stories."""
         ...
 
     def latest_articles(self, count: int, *, source: str | None = None) -> list[Article]:
@@ -206,6 +217,10 @@ class Store(Protocol):
         """Every active subscription."""
         ...
 
+    def subscriptions_marker(self) -> tuple[object, ...]:
+        """A cheap value that changes whenever a subscription is added, removed or disabled."""
+        ...
+
     def remove_subscription(self, guild_id: int, user_id: int, subscription_id: int) -> bool:
         """Delete a member's own subscription; False when there was none."""
         ...
@@ -245,6 +260,11 @@ class Store(Protocol):
     def release_feed_claims(self, owner: str, now: datetime) -> int:
         """After a restart: the feeds ``owner`` had claimed and not yet recorded are due at
         ``now``. Returns how many."""
+        ...
+
+    def hand_back_feeds(self, feed_ids: Sequence[int], lease_until: datetime, at: datetime) -> int:
+        """Make these feeds due at ``at`` if they are still under the claim that leased them
+        until ``lease_until`` (a poll stopped before recording them); how many were."""
         ...
 
     def schedule_next_poll(

@@ -47,11 +47,22 @@ class StoryAssigner:
         with self._lock:
             self._replay_recent(now)
             story = self._clusterer.add(_document(article), article.cluster_reading)
-            self._since_prune += 1
-            if self._since_prune >= PRUNE_EVERY:
-                self._clusterer.prune(now)
-                self._since_prune = 0
+            self._count_and_prune(now)
         return story
+
+    def assign_stored(self, article: Article, now: datetime) -> str:
+        """The story id of an article stored without one (the story clustering job)."""
+        with self._lock:
+            self._replay_recent(now)
+            story = self._clusterer.add(_document(article))
+            self._count_and_prune(now)
+        return story
+
+    def _count_and_prune(self, now: datetime) -> None:
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            self._clusterer.prune(now)
+            self._since_prune = 0
 
     def _replay_recent(self, now: datetime) -> None:
         if self._recent is not None:

@@ -62,6 +62,17 @@ class AlertPlanner:
                 self._index.remove(subscription_id)
                 del self._subscriptions[subscription_id]
 
+    def replace_all(self, subscriptions: Iterable[Subscription]) -> None:
+        """Match exactly these subscriptions: index the new ones, drop the ones missing."""
+        wanted = {subscription.id: subscription for subscription in subscriptions}
+        with self._lock:
+            gone = [key for key in self._subscriptions if key not in wanted]
+        for key in gone:
+            self.remove(key)
+        for key, subscription in wanted.items():
+            if key not in self._subscriptions:
+                self.add(subscription)
+
     def __len__(self) -> int:
         return len(self._subscriptions)
 

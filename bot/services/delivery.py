@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import groupby
 from typing import Any
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 CAPPED_KINDS = ("alert", "post", "digest")
 """What counts against a recipient's hourly cap (briefings and notices are never held)."""
 CLAIM_LEASE = timedelta(minutes=2)
+"""The default lease of claimed deliveries (``alerts.lease_minutes``)."""
 MAX_ATTEMPTS = 8
 WINDOW = timedelta(hours=1)
 
@@ -65,7 +67,11 @@ class DeliveryService:
         follows: FollowService | None = None,
         telemetry: Telemetry | None = None,
         batch_size: int = 50,
+        lease: timedelta = CLAIM_LEASE,
+        owner: str | None = None,
     ) -> None:
+        """``owner``: this process's name among those sharing the store (see
+        :class:`~bot.services.instance.InstanceName`); None: the only process."""
         self._store = store
         self._stories = StoryBuilder(summaries)
         self._sink = sink
@@ -75,10 +81,15 @@ class DeliveryService:
         self._follows = follows
         self._telemetry = telemetry or NoTelemetry()
         self._batch_size = batch_size
+        self._lease = lease
+        self._owner = owner
 
     async def recover(self) -> int:
-        """On start: deliveries a previous process had claimed are due again."""
-        return await asyncio.to_thread(self._store.release_claims, self._clock())
+        """On start: deliveries this process's previous run had claimed are due again (all
+        claimed ones when there is no owner: the only process)."""
+        return await asyncio.to_thread(
+            partial(self._store.release_claims, self._clock(), owner=self._owner)
+        )
 
     async def deliver_due(self) -> int:
         """Roll held items into digests where a window reopened, then send what is due.
@@ -92,7 +103,10 @@ class DeliveryService:
             await asyncio.to_thread(self._roll_up_digests)
             now = self._clock()
             claimed = await asyncio.to_thread(
-                self._store.claim_deliveries, now, self._batch_size, now + CLAIM_LEASE
+                partial(self._store.claim_deliveries, owner=self._owner),
+                now,
+                self._batch_size,
+                now + self._lease,
             )
             for delivery in claimed:
                 outcome = await self._deliver(delivery)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.core.errors import StorageBusyError
 from bot.core.models import Feed, FeedRefresh, NewDelivery
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(days=1)
 CLAIM_LEASE = timedelta(minutes=10)
+"""The default lease of claimed feeds (``poll.lease_minutes``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +96,18 @@ class Poller:
         policy: PollPolicy,
         *,
         batch_size: int = 500,
+        lease: timedelta = CLAIM_LEASE,
+        owner: str | None = None,
     ) -> None:
+        """``owner``: this process's name among those sharing the store (see
+        :class:`~bot.services.instance.InstanceName`), written on its claims."""
         self._store = store
         self._refresher = refresher
         self._clock = clock
         self._policy = policy
         self._batch_size = batch_size
+        self._lease = lease
+        self._owner = owner
 
     async def poll_due(self) -> list[FeedRefresh]:
         """Refresh every feed that is due (in batches), and schedule each one's next poll.
@@ -112,16 +120,24 @@ class Poller:
         results: list[FeedRefresh] = []
         while True:
             now = self._clock()
+            lease_until = now + self._lease
             try:
                 feeds = await asyncio.to_thread(
-                    self._store.claim_due_feeds, now, self._batch_size, now + CLAIM_LEASE
+                    partial(self._store.claim_due_feeds, owner=self._owner),
+                    now,
+                    self._batch_size,
+                    lease_until,
                 )
             except StorageBusyError as error:
                 log.warning("polling waits for the next round: %s", error)
                 return results
             if not feeds:
                 return results
-            outcomes = await asyncio.gather(*(self._refresh(feed) for feed in feeds))
+            try:
+                outcomes = await asyncio.gather(*(self._refresh(feed) for feed in feeds))
+            except asyncio.CancelledError:
+                await self._hand_back(feeds, lease_until)
+                raise
             polled = [refresh for refresh, busy in outcomes if not busy]
             try:
                 await asyncio.to_thread(self._record, polled)
@@ -131,6 +147,26 @@ class Poller:
             results += (refresh for refresh, _ in outcomes)
             if len(feeds) < self._batch_size:
                 return results
+
+    async def recover(self) -> int:
+        """On start: the feeds this process's previous run claimed and never recorded (it
+        died) are due now, not when their lease ends. Returns how many."""
+        if self._owner is None:
+            return 0
+        return await asyncio.to_thread(self._store.release_feed_claims, self._owner, self._clock())
+
+    async def _hand_back(self, feeds: Sequence[Feed], lease_until: datetime) -> None:
+        """A stop cut this batch short: its feeds are due again now, for whichever process
+        polls next (a refresh that already stored its articles finds them seen)."""
+        ids = [feed.id for feed in feeds]
+        try:
+            released = await asyncio.to_thread(
+                self._store.hand_back_feeds, ids, lease_until, self._clock()
+            )
+        except StorageBusyError as error:
+            log.warning("%d claimed feeds wait for their lease: %s", len(ids), error)
+            return
+        log.info("stopping: handed back %d claimed feeds", released)
 
     async def _refresh(self, feed: Feed) -> tuple[FeedRefresh, bool]:
         """The feed's refresh, and whether the database was busy: then it is not the feed's

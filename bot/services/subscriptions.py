@@ -36,6 +36,7 @@ class SubscriptionService:
         self._alerts = alerts
         self._max_per_user = max_per_user
         self._max_per_guild = max_per_guild
+        self._marker: tuple[object, ...] | None = None
 
     async def subscribe(
         self,
@@ -91,6 +92,19 @@ class SubscriptionService:
         if self._alerts is not None:
             self._alerts.add(subscription)
         return subscription
+
+    async def follow_changes(self) -> bool:
+        """Match what other processes subscribed or unsubscribed: when the store's marker
+        moved since the last look, bring the alert index in line. True when it did."""
+        if self._alerts is None:
+            return False
+        marker = await asyncio.to_thread(self._store.subscriptions_marker)
+        if marker == self._marker:
+            return False
+        active = await asyncio.to_thread(self._store.active_subscriptions)
+        self._alerts.replace_all(active)
+        self._marker = marker
+        return True
 
     async def list(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in this guild."""

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, or_, select, update
+from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
 
 from bot.core.models import Article, FeedState, NewArticle, NewDelivery, SearchHit
 from bot.core.ports import StoredBatch, StoreStats
@@ -16,7 +16,7 @@ from bot.core.query import Query
 from bot.storage.base import StorePart, article_from_row
 from bot.storage.engines import SearchQuery, parse_search
 from bot.storage.feeds import fetched_successfully
-from bot.storage.outbox import enqueue_in
+from bot.storage.outbox import enqueue_in, move_to_stories
 from bot.storage.schema import article_feeds, articles, briefed_stories, feeds, outbox
 
 __all__ = ["PRUNE_BATCH", "SEARCH_CANDIDATES", "ArticleStore"]
@@ -80,15 +80,44 @@ class ArticleStore(StorePart):
             )
         return StoredBatch(new_ids=tuple(a.id for a in fresh), seen_count=len(unique) - len(fresh))
 
-    def articles_between(self, since: datetime, until: datetime, *, limit: int) -> list[Article]:
+    def articles_between(
+        self, since: datetime, until: datetime, *, limit: int, with_story: bool = False
+    ) -> list[Article]:
+        """Newest first; ``with_story``: only articles story clustering has placed."""
         query = (
             select(articles)
             .where(articles.c.published_at >= since, articles.c.published_at <= until)
             .order_by(articles.c.published_at.desc(), articles.c.pk.desc())
             .limit(limit)
         )
+        if with_story:
+            query = query.where(~articles.c.story_pending)
         with self._engine.connect() as connection:
             return [article_from_row(row._mapping) for row in connection.execute(query)]
+
+    def articles_without_story(self, limit: int) -> list[Article]:
+        """Articles stored without a story, in the order they were stored."""
+        query = (
+            select(articles).where(articles.c.story_pending).order_by(articles.c.pk).limit(limit)
+        )
+        with self._engine.connect() as connection:
+            return [article_from_row(row._mapping) for row in connection.execute(query)]
+
+    def set_stories(self, stories: Mapping[str, str]) -> None:
+        """Place articles (by id) in their stories, in one transaction, with the deliveries
+        planned for them (see :func:`~bot.storage.outbox.move_to_stories`)."""
+        if not stories:
+            return
+        place = (
+            update(articles)
+            .where(articles.c.id == bindparam("b_id"))
+            .values(story_id=bindparam("b_story"), story_pending=False)
+        )
+        with self._engine.begin() as connection:
+            connection.execute(
+                place, [{"b_id": key, "b_story": story} for key, story in stories.items()]
+            )
+            move_to_stories(connection, {a: s for a, s in stories.items() if a != s})
 
     def latest_articles(self, count: int, *, source: str | None = None) -> list[Article]:
         query = select(articles).order_by(articles.c.published_at.desc(), articles.c.pk.desc())
@@ -229,6 +258,7 @@ def _article_row(article: NewArticle) -> dict[str, Any]:
         "text_is_teaser": article.text_is_teaser,
         "backfill": article.backfill,
         "story_id": article.story_id or article.id,
+        "story_pending": article.story_id is None,
     }
 
 

@@ -137,6 +137,18 @@ class FeedStore(StorePart):
                 .values(next_poll_at=now, claimed_by=None)
             ).rowcount
 
+    def hand_back_feeds(self, feed_ids: Sequence[int], lease_until: datetime, at: datetime) -> int:
+        """Feeds still under the claim that leased them until ``lease_until`` (no poll was
+        recorded since) are due again at ``at``; returns how many."""
+        if not feed_ids:
+            return 0
+        with self._engine.begin() as connection:
+            return connection.execute(
+                update(feeds)
+                .where(feeds.c.id.in_(list(feed_ids)), feeds.c.next_poll_at == lease_until)
+                .values(next_poll_at=at)
+            ).rowcount
+
     def schedule_next_poll(
         self,
         feed_id: int,

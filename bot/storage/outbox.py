@@ -3,17 +3,17 @@ lease, and marked sent, retried, failed, held for a digest or digested."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import Connection, and_, exists, func, select, update
 
 from bot.core.models import Delivery, NewDelivery
 from bot.storage.base import StorePart, delivery_from_row
 from bot.storage.engines import Dialect
-from bot.storage.schema import outbox
+from bot.storage.schema import articles, outbox
 
-__all__ = ["OutboxStore", "enqueue_in"]
+__all__ = ["OutboxStore", "enqueue_in", "move_to_stories"]
 
 
 def enqueue_in(
@@ -44,6 +44,23 @@ def enqueue_in(
     return len(connection.execute(insert, rows).all())
 
 
+def move_to_stories(connection: Connection, moves: Mapping[str, str]) -> None:
+    """Deliveries planned for articles (as their own provisional stories) that story
+    clustering placed in another story: they become the story's, and one whose story already
+    has that delivery (a recipient alerted once per story) is dropped."""
+    for article, story in moves.items():
+        renamed = func.replace(outbox.c.dedupe_key, article, story)
+        planned = and_(outbox.c.story_id == article, outbox.c.status == "pending")
+        twin = outbox.alias("twin")
+        connection.execute(
+            outbox.delete().where(
+                planned,
+                exists().where(twin.c.dedupe_key == renamed),
+            )
+        )
+        connection.execute(update(outbox).where(planned).values(story_id=story, dedupe_key=renamed))
+
+
 class OutboxStore(StorePart):
     """Deliveries (the outbox)."""
 
@@ -58,7 +75,14 @@ class OutboxStore(StorePart):
         """Pending deliveries that are due, oldest first, leased until ``lease_until`` to
         ``owner`` (see :meth:`release_claims`; on PostgreSQL concurrent claims skip each
         other's rows: ``FOR UPDATE SKIP LOCKED``)."""
-        due = and_(outbox.c.status.in_(("pending", "sending")), outbox.c.next_attempt_at <= now)
+        story_placed = ~exists().where(
+            articles.c.id == outbox.c.story_id, articles.c.story_pending
+        )  # a delivery waits until story clustering placed its article (see move_to_stories)
+        due = and_(
+            outbox.c.status.in_(("pending", "sending")),
+            outbox.c.next_attempt_at <= now,
+            story_placed,
+        )
         order = (outbox.c.next_attempt_at, outbox.c.id)
         leased = {
             "status": "sending",

@@ -105,6 +105,8 @@ articles = Table(
     Column("story_id", String(32), nullable=False),
     Column("summary", Text),
     Column("sentence_count", Integer),
+    # Stored without a story: the story clustering job (in one process) assigns it.
+    Column("story_pending", Boolean, nullable=False, server_default="0"),
     Index("ix_articles_published_at", "published_at"),
     Index("ix_articles_story_id", "story_id"),
     Index("ix_articles_feed_id", "feed_id"),

@@ -66,6 +66,7 @@ class SqlStore(
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self._engine.begin() as connection:
+                self._dialect.lock_for_migration(connection)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except SQLAlchemyError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from bot.core.errors import StorageError
 from bot.core.models import NewDelivery, Schedule, Subscription
@@ -69,6 +69,19 @@ class SubscriptionStore(StorePart):
         query = select(subscriptions).where(subscriptions.c.active).order_by(subscriptions.c.id)
         with self._engine.connect() as connection:
             return [subscription_from_row(row._mapping) for row in connection.execute(query)]
+
+    def subscriptions_marker(self) -> tuple[object, ...]:
+        """How many subscriptions are active, their largest and summed ids and newest creation
+        time: any add, removal or disabling changes it (new ids only grow, and an id SQLite
+        reuses comes with a newer creation time)."""
+        active = select(
+            func.count(),
+            func.max(subscriptions.c.id),
+            func.sum(subscriptions.c.id),
+            func.max(subscriptions.c.created_at),
+        ).where(subscriptions.c.active)
+        with self._engine.connect() as connection:
+            return tuple(connection.execute(active).one())
 
     def remove_subscription(self, guild_id: int, user_id: int, subscription_id: int) -> bool:
         with self._engine.begin() as connection:

@@ -1,5 +1,11 @@
 """The emulated gateway websocket: HELLO, IDENTIFY/READY, GUILD_CREATE, heartbeats, RESUME.
 
+Shards as on Discord: IDENTIFY with ``shard: [shard_id, shard_count]`` opens that shard's
+session (replacing only that shard's previous one); its READY and GUILD_CREATEs cover the
+guilds ``(guild_id >> 22) % shard_count == shard_id``, and every guild event goes to the
+session of the guild's shard. Events without a guild (DMs) go to shard 0. Without ``shard``
+a session is shard 0 of 1.
+
 Events are numbered per session and kept, so a RESUME after a dropped connection replays
 what the bot missed, as Discord does. ``compress=zlib-stream`` (discord.py's default when
 zstandard is not installed) is honoured with one zlib stream per connection, flushed with
@@ -24,7 +30,7 @@ from aiohttp import WSMsgType, web
 from .state import World
 from .waiting import Notifier
 
-__all__ = ["Gateway", "GatewayConnection", "GatewaySession", "Intent"]
+__all__ = ["Gateway", "GatewayConnection", "GatewaySession", "Intent", "event_guild_id", "shard_of"]
 
 
 class Intent:
@@ -114,6 +120,8 @@ class GatewaySession:
     id: str
     intents: int
     shard: list[int] | None
+    token: str | None = None
+    """The token it identified with (tests may give each process its own)."""
     seq: int = 0
     connection: GatewayConnection | None = None
     invalidated: bool = False
@@ -132,6 +140,21 @@ class GatewaySession:
     def wants(self, intent: int) -> bool:
         """True when the session identified with this intent."""
         return bool(self.intents & intent)
+
+    @property
+    def shard_id(self) -> int:
+        """The shard this session holds (0 when unsharded)."""
+        return int(self.shard[0]) if self.shard else 0
+
+    @property
+    def shard_count(self) -> int:
+        """How many shards the bot said it has (1 when unsharded)."""
+        return max(int(self.shard[1]), 1) if self.shard else 1
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to."""
+    return (guild_id >> 22) % shard_count
 
 
 class Gateway:
@@ -155,13 +178,35 @@ class Gateway:
         self.allowed_intents: int | None = None
         self.connections: list[GatewayConnection] = []
         self.sessions: dict[str, GatewaySession] = {}
-        self.session: GatewaySession | None = None
+        self.shard_sessions: dict[int, GatewaySession] = {}
+        """The current session of each shard id."""
         self.identify_count = 0
         self.resume_count = 0
         self.failed_resumes = 0
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------------ queries
+    @property
+    def session(self) -> GatewaySession | None:
+        """The current session of shard 0 (the only one when the bot is not sharded)."""
+        return self.shard_sessions.get(0) or next(iter(self.shard_sessions.values()), None)
+
+    def session_for(self, guild_id: int | None) -> GatewaySession | None:
+        """The current session that receives this guild's events (DMs: shard 0's)."""
+        if guild_id is None:
+            return self.shard_sessions.get(0)
+        for session in self.shard_sessions.values():
+            if shard_of(guild_id, session.shard_count) == session.shard_id:
+                return session
+        return None
+
+    def _guild_ids(self, session: GatewaySession) -> list[int]:
+        return [
+            guild
+            for guild in self.world.guilds
+            if shard_of(guild, session.shard_count) == session.shard_id
+        ]
+
     @property
     def connection(self) -> GatewayConnection | None:
         """The live connection of the current session, if any."""
@@ -244,11 +289,20 @@ class Gateway:
         if allowed is not None and intents & Intent.PRIVILEGED & ~allowed:
             await conn.close(4014, "Disallowed intent(s).")
             return
-        session = GatewaySession(id=uuid.uuid4().hex, intents=intents, shard=data.get("shard"))
-        if self.session is not None:
-            self.session.invalidated = True
+        shard = data.get("shard")
+        if shard is not None and not (
+            isinstance(shard, list) and len(shard) == 2 and 0 <= int(shard[0]) < int(shard[1])
+        ):
+            await conn.close(4010, "Invalid shard.")
+            return
+        session = GatewaySession(
+            id=uuid.uuid4().hex, intents=intents, shard=shard, token=data.get("token")
+        )
+        previous = self.shard_sessions.get(session.shard_id)
+        if previous is not None:
+            previous.invalidated = True
         self.sessions[session.id] = session
-        self.session = session
+        self.shard_sessions[session.shard_id] = session
         session.connection = conn
         conn.session = session
         self.identify_count += 1
@@ -256,7 +310,7 @@ class Gateway:
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**world.bot_user.payload(), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self._guild_ids(session)],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url(),
@@ -273,8 +327,8 @@ class Gateway:
             ready["shard"] = session.shard
         await session.dispatch("READY", ready)
         all_members = session.wants(Intent.GUILD_MEMBERS)
-        for guild in list(world.guilds.values()):
-            payload = world.guild_payload(guild, all_members=all_members)
+        for guild_id in self._guild_ids(session):
+            payload = world.guild_payload(world.guilds[guild_id], all_members=all_members)
             await session.dispatch("GUILD_CREATE", payload)
 
     async def _resume(self, conn: GatewayConnection, data: dict[str, Any]) -> None:
@@ -336,12 +390,13 @@ class Gateway:
     async def dispatch(
         self, event: str, data: dict[str, Any], *, intent: int | None = None
     ) -> bool:
-        """Send an event to the current session (queued for replay while disconnected).
+        """Send an event to the session of its guild's shard (queued for replay while
+        disconnected); the guild is the event's ``guild_id``, or ``id`` for GUILD_* events.
 
         Returns False (and sends nothing) when there is no session or the session did not
         ask for ``intent``.
         """
-        session = self.session
+        session = self.session_for(event_guild_id(event, data))
         if session is None or session.invalidated:
             return False
         if intent is not None and not session.wants(intent):
@@ -349,6 +404,11 @@ class Gateway:
         async with self._lock:
             await session.dispatch(event, data)
         return True
+
+    def shard_connected(self, shard_id: int) -> bool:
+        """True while this shard's current session has a live websocket."""
+        session = self.shard_sessions.get(shard_id)
+        return session is not None and session.connection is not None
 
     async def drop(self, code: int | None = 4000) -> None:
         """Close the live connection (``code=None``: cut TCP without a close frame)."""
@@ -388,3 +448,12 @@ class Gateway:
             if not conn.closed:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(conn.close(1001, "Emulator shutting down"), 2.0)
+
+
+def event_guild_id(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to, if any."""
+    guild = data.get("id") if event in _GUILD_EVENTS else data.get("guild_id")
+    return int(guild) if guild else None
+
+
+_GUILD_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})

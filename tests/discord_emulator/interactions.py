@@ -111,6 +111,10 @@ class RecordedInteraction:
     original_message_id: int | None = None
     followup_ids: list[int] = field(default_factory=list)
     component_message_id: int | None = None
+    shard_id: int = 0
+    """The shard whose gateway session received it."""
+    session_token: str | None = None
+    """The token that session identified with."""
     _emulator: Emulator | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------------ state

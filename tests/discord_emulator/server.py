@@ -18,13 +18,13 @@ import asyncio
 import fnmatch
 import secrets
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import EllipsisType, TracebackType
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
-from .gateway import Gateway, Intent
+from .gateway import Gateway, Intent, shard_of
 from .interactions import (
     InteractionType,
     RecordedInteraction,
@@ -405,6 +405,21 @@ class Emulator:
             lambda: self.connected or None, timeout=timeout, what="a gateway session"
         )
 
+    async def wait_until_shards_connected(
+        self, shard_ids: Iterable[int], timeout: float = 10.0
+    ) -> None:
+        """Wait until each of these shards has an identified live gateway connection."""
+        wanted = list(shard_ids)
+        await self.wait_for(
+            lambda: all(self.gateway.shard_connected(shard) for shard in wanted) or None,
+            timeout=timeout,
+            what=f"gateway sessions of shards {wanted}",
+        )
+
+    def shard_of(self, guild_id: int, shard_count: int) -> int:
+        """The shard that receives this guild's events: ``(guild_id >> 22) % shard_count``."""
+        return shard_of(guild_id, shard_count)
+
     async def wait_for_identify(self, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until the bot identified ``count`` times in total."""
         await self.wait_for(
@@ -499,8 +514,9 @@ class Emulator:
         locale: str,
         message: RecordedMessage | None = None,
     ) -> RecordedInteraction:
-        if self.gateway.session is None or self.gateway.session.invalidated:
-            raise RuntimeError("the bot has not identified on the gateway")
+        session = self.gateway.session_for(guild.id if guild is not None else None)
+        if session is None or session.invalidated:
+            raise RuntimeError("the bot has not identified on the gateway (for this guild's shard)")
         world = self.world
         interaction_id = world.snowflake()
         token = f"emu.{interaction_id}.{secrets.token_urlsafe(24)}"
@@ -545,6 +561,8 @@ class Emulator:
             user_id=user.id,
             payload=payload,
             component_message_id=message.id if message else None,
+            shard_id=session.shard_id,
+            session_token=session.token,
             _emulator=self,
         )
         self.interactions.append(record)
@@ -762,7 +780,7 @@ class Emulator:
         world.messages[message.id] = message
         channel.last_message_id = message.id
         data = world.message_payload(message)
-        session = self.gateway.session
+        session = self.gateway.session_for(channel.guild_id)
         mentioned = f"<@{world.bot_user.id}>" in content
         blind = session is not None and not session.wants(Intent.MESSAGE_CONTENT)
         if channel.guild_id is not None and not mentioned and blind:

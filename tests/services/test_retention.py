@@ -8,7 +8,7 @@ from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
-from bot.app import build_scheduler, open_services, refresh_configured
+from bot.app import build_jobs, open_services, refresh_configured
 from bot.config import load_settings
 from bot.services.delivery import DeliveryService, FloodCaps
 from tests.conftest import write_config
@@ -66,7 +66,7 @@ async def test_retention_runs_as_a_periodic_job(tmp_path: Path) -> None:
         delivery = DeliveryService(
             services.store, services.summaries, RecordingSink(), services.clock, FloodCaps()
         )
-        scheduler = build_scheduler(settings, services, delivery)
-        jobs = {job.name: job.trigger.interval for job in scheduler.get_jobs()}
-    assert jobs["RetentionService.prune"] == timedelta(hours=1)
+        jobs = build_jobs(settings, services, delivery)
+        intervals = {job.name: job.trigger.interval for job in jobs.scheduler.get_jobs()}
+    assert intervals["newsbot:retention"] == timedelta(hours=1)
     assert services.retention.keep == timedelta(days=7)

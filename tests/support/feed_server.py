@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ class Route:
     etag: str | None = None
     last_modified: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow server)."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,16 @@ class FeedServer:
         validators: bool = True,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        delay: float = 0.0,
     ) -> Route:
         """Serve ``body`` at ``path``; with ``validators`` it gets an ETag and Last-Modified."""
         data = self._fill(body).encode() if isinstance(body, str) else body
         route = Route(
-            body=data, content_type=content_type, status=status, headers=dict(headers or {})
+            body=data,
+            content_type=content_type,
+            status=status,
+            headers=dict(headers or {}),
+            delay=delay,
         )
         if validators:
             route.etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
@@ -129,6 +137,8 @@ class FeedServer:
             route = self.routes.get(path.split("?", 1)[0])
         if route is None:
             return 404, {"Content-Type": "text/plain"}, b"not found"
+        if route.delay:
+            time.sleep(route.delay)
         reply = {"Content-Type": route.content_type, **route.headers}
         if route.etag:
             reply["ETag"] = route.etag

@@ -107,6 +107,11 @@ class Dialect(Protocol):
         """Take the lock called ``name`` unless another holder has it."""
         ...
 
+    def lock_for_migration(self, connection: Connection) -> None:
+        """Make processes that start together on one database migrate it one at a time
+        (for the rest of ``connection``'s transaction)."""
+        ...
+
     def database_bytes(self, connection: Connection) -> int:
         """The size of the database on disk."""
         ...

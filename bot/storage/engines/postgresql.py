@@ -227,6 +227,11 @@ class PostgresDialect:
             if pk in rows
         ]
 
+    def lock_for_migration(self, connection: Connection) -> None:
+        """A transaction-level advisory lock: the next process migrates after this one."""
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": advisory_key("newsbot:migrations")})  # fmt: skip
+
     def database_bytes(self, connection: Connection) -> int:
         """``pg_database_size`` of the current database."""
         size = connection.exec_driver_sql("SELECT pg_database_size(current_database())")

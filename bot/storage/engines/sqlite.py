@@ -154,6 +154,9 @@ class SqliteDialect:
             if pk in rows
         ]
 
+    def lock_for_migration(self, connection: Connection) -> None:
+        """Nothing: SQLite serves one machine; start its first process alone."""
+
     def try_lock(self, engine: Engine, name: str) -> ProcessLock | None:
         """Granted unless this store already holds ``name`` (one process per SQLite file)."""
         with self._guard:

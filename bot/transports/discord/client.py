@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
@@ -25,7 +25,7 @@ from bot.transports.discord.views import PageBook, PageButton
 if TYPE_CHECKING:
     from bot.app import Services
 
-__all__ = ["NewsBot", "build_bot", "point_discord_at", "run_bot"]
+__all__ = ["NewsBot", "ShardedNewsBot", "build_bot", "point_discord_at", "run_bot", "run_rest_only"]
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +42,32 @@ class NewsBot(commands.Bot):
         *,
         sync_state: Path,
         dev_guild_id: int = 0,
+        serve_commands: bool = True,
+        **options: Any,
     ) -> None:
+        """``serve_commands=False``: a process without the gateway role, which only sends
+        messages over REST, neither loads the commands nor syncs them. ``options`` go to
+        discord.py (``shard_ids``, ``shard_count``)."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=discord.Intents.default(),
             allowed_mentions=NO_MENTIONS,
             help_command=None,
             tree_cls=NewsTree,
+            **options,
         )
         self.services = services
         self.page_book = PageBook()
         self._sync_state = sync_state
         self._dev_guild_id = dev_guild_id
+        self._serve_commands = serve_commands
         self._on_first_ready: Callable[[], None] | None = None
+        self._closed = asyncio.Event()
         self._disconnected_since: float | None = time.monotonic()
 
     async def setup_hook(self) -> None:
+        if not self._serve_commands:
+            return
         from bot.transports.discord.cogs import admin, news, stories, subscriptions
 
         await self.add_cog(news.NewsCog(self.services))
@@ -125,10 +135,24 @@ class NewsBot(commands.Bot):
             start, self._on_first_ready = self._on_first_ready, None
             start()
 
+    async def close(self) -> None:
+        await super().close()
+        self._closed.set()
+
+    async def wait_closed(self) -> None:
+        """Until :meth:`close` has run."""
+        await self._closed.wait()
+
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Leaving a server forgets its feeds, subscriptions and schedules."""
         await asyncio.to_thread(self.services.store.delete_guild, guild.id)
         log.info("left guild %s: its feeds, subscriptions and schedules were deleted", guild.id)
+
+
+class ShardedNewsBot(NewsBot, commands.AutoShardedBot):
+    """newsbot holding some of the application's gateway shards (``[discord]`` settings):
+    Discord sends each guild's events to the shard ``(guild_id >> 22) % shard_count``, so
+    processes holding different shards split the guilds between them."""
 
 
 def point_discord_at(settings: DiscordSettings) -> None:
@@ -138,13 +162,21 @@ def point_discord_at(settings: DiscordSettings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.gateway_url)
 
 
-def build_bot(services: Services, settings: DiscordSettings) -> NewsBot:
-    """The bot, aimed at the configured Discord endpoints."""
+def build_bot(services: Services, settings: DiscordSettings, *, gateway: bool = True) -> NewsBot:
+    """The bot, aimed at the configured Discord endpoints, sharded as configured.
+    ``gateway=False``: for sending over REST only (no commands, no shards)."""
     point_discord_at(settings)
-    return NewsBot(
+    shards = services.settings.discord
+    options: dict[str, Any] = {}
+    if gateway and shards.shard_count:
+        options = {"shard_count": shards.shard_count, "shard_ids": shards.shard_numbers}
+    kind = ShardedNewsBot if options else NewsBot
+    return kind(
         services,
         sync_state=services.settings.data_dir / "command-sync.json",
         dev_guild_id=services.settings.dev_guild_id,
+        serve_commands=gateway,
+        **options,
     )
 
 
@@ -157,6 +189,21 @@ async def run_bot(bot: NewsBot, settings: DiscordSettings) -> None:
             raise ConfigError("DISCORD_TOKEN", "Discord rejected the token") from error
         except discord.PrivilegedIntentsRequired as error:
             raise ConfigError("DISCORD_TOKEN", "the application lacks a required intent") from error
+
+
+async def run_rest_only(
+    bot: NewsBot, settings: DiscordSettings, on_login: Callable[[], None]
+) -> None:
+    """Log in to Discord's REST API without a gateway connection, call ``on_login``, and
+    wait until the bot is closed; a rejected token is a ConfigError."""
+    async with bot:
+        try:
+            await bot.login(settings.token)
+        except discord.LoginFailure as error:
+            raise ConfigError("DISCORD_TOKEN", "Discord rejected the token") from error
+        log.info("logged in to Discord as %s (REST only, no gateway)", bot.user)
+        on_login()
+        await bot.wait_closed()
 
 
 def _read_json(path: Path) -> dict[str, str]:

@@ -28,8 +28,11 @@ _PERMANENT_CODES = {
 class DiscordSink:
     """:class:`bot.core.ports.MessageSink` on a discord.py client."""
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, *, gateway: bool = True) -> None:
+        """``gateway=False``: the client is only logged in to the REST API (no gateway
+        connection, so no caches and no ready event to wait for)."""
         self._client = client
+        self._gateway = gateway
 
     async def send(
         self,
@@ -41,7 +44,8 @@ class DiscordSink:
         *,
         follow: str | None = None,
     ) -> str:
-        await self._client.wait_until_ready()
+        if self._gateway:
+            await self._client.wait_until_ready()
         extra = {"view": follow_view(follow)} if follow else {}
         async with _discord_errors(recipient_type, recipient_id):
             destination = await self._destination(recipient_type, recipient_id)
@@ -62,7 +66,8 @@ class DiscordSink:
         content: str,
         embeds: Sequence[Mapping[str, Any]],
     ) -> None:
-        await self._client.wait_until_ready()
+        if self._gateway:
+            await self._client.wait_until_ready()
         async with _discord_errors(recipient_type, recipient_id):
             destination = await self._destination(recipient_type, recipient_id)
             if not hasattr(destination, "get_partial_message"):

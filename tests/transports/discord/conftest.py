@@ -43,9 +43,10 @@ async def start_bot(
     log: Path,
     *,
     extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
 ) -> asyncio.subprocess.Process:
-    """``python -m bot run`` with the emulator's variables, as a separate process whose
-    output goes to ``log``."""
+    """``python -m bot run [ARGS]`` with the emulator's variables, as a separate process
+    whose output goes to ``log``."""
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "DISCORD_"))
     }
@@ -58,6 +59,7 @@ async def start_bot(
             "-m",
             "bot",
             "run",
+            *args,
             cwd=REPO,
             env=environment,
             stdin=asyncio.subprocess.DEVNULL,
