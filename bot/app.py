@@ -375,7 +375,7 @@ async def _serve_roles(
                 log.info("%d deliveries interrupted by the last stop will be sent again", released)
         jobs = build_jobs(settings, services, delivery, roles)
         if bot is None:
-            serving = asyncio.create_task(_run_until_stopped(jobs.start))
+            serving = asyncio.create_task(_run_jobs_until_stopped(jobs.start))
         elif gateway:
             bot.call_when_ready(jobs.start)  # a rejected token starts no background work
             serving = asyncio.create_task(run_bot(bot, discord_settings))  # type: ignore[arg-type]
@@ -401,7 +401,7 @@ async def _serve_roles(
                 log.info("stopped")
 
 
-async def _run_until_stopped(start: Callable[[], None]) -> None:
+async def _run_jobs_until_stopped(start: Callable[[], None]) -> None:
     """Start the jobs, then wait for the stop (which cancels this)."""
     start()
     await asyncio.Event().wait()
