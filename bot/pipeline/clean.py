@@ -37,14 +37,17 @@ _DATE_PREFIX = re.compile(r"^[A-Z][a-z]+\.? \d{1,2}, \d{4}\s*[.:\-—–]\s+")
 _BYLINE_DOTTED = re.compile(
     r"^By\s+\.\s+[^.\n]{1,80}?\s+\.\s+(?:(?:and|&)\s+\.?\s*[^.\n]{1,80}?\s+\.\s+)*"
 )
-_NAME = r"(?:[A-Z][\w'’\-]*\.?)(?:\s+(?:[A-Z][\w'’\-]*\.?|de|van|von|der|al|bin|da|la)){0,4}"
+# Names and the separators between them cannot overlap ("and" needs spaces around it, a
+# name's letters are taken possessively), so a long run of "AandAand..." cannot backtrack.
+_NAME = r"(?:[A-Z][\w'’\-]*+\.?)(?:\s+(?:[A-Z][\w'’\-]*+\.?|de|van|von|der|al|bin|da|la)){0,4}"
+_NAMES = rf"{_NAME}(?:(?:\s*,\s*|\s+(?:and|&)\s+){_NAME})*"
 # "By Jane Doe, CNN" / "By Jane Doe and John Roe, for CNN" / "By Jane Doe | Reuters"
 _BYLINE_OUTLET = re.compile(
-    rf"^By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*\s*(?:,|\||—|–|-)\s*(?:for\s+)?{_OUTLET}"
+    rf"^By\s+{_NAMES}\s*(?:,|\||—|–|-)\s*(?:for\s+)?{_OUTLET}"
     r"(?:\s+Updated\s+[^.\n]{0,60}\.)?\s*(?:\n|$|(?=[A-Z(“\"]))"
 )
 # A line that is only "By Jane Doe" (optionally ", Staff Writer")
-_BYLINE_LINE = re.compile(rf"^By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*\s*\.?\s*$", re.MULTILINE)
+_BYLINE_LINE = re.compile(rf"^By\s+{_NAMES}\s*\.?\s*$", re.MULTILINE)
 _TIMESTAMP = re.compile(
     r"(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:?\s*\.?\s*"
     r"\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?\s*(?:[A-Z]{2,4})?,?\s*"

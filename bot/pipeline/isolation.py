@@ -6,7 +6,10 @@ is parsed. In the bot's own process such a feed would hold a thread and the GIL 
 it likes, or exhaust memory for everyone. :class:`ParserPool` runs the parse in a small pool of
 worker processes instead:
 
-* each call has a wall-clock ``timeout``; a worker that overruns it is killed and replaced;
+* each call has a wall-clock ``timeout``, counted from when its worker is ready to run it
+  (a worker's start-up, and the imports and set-up a call's function needs the first time,
+  are not counted: a slow machine's first parse must not fail); a worker that overruns it is
+  killed and replaced;
 * each worker's address space is capped (``RLIMIT_AS``, where the platform has it), so a
   document that needs too much memory fails alone with a :class:`MemoryError` in the worker;
 * a worker that dies (killed, crashed) only fails the call it was running;
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIB = 1024 * 1024
+_READY = "ready"
+"""A worker's first answer to a call: imported and set up, now running it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +56,10 @@ class IsolationLimits:
     workers: int = 2
     """Worker processes (calls run in parallel up to this); 0 runs calls in a thread."""
     timeout: float = 30.0
-    """Seconds one call may take, from when its worker receives it."""
+    """Seconds one call may take, from when its worker is ready to run it."""
+    startup: float = 300.0
+    """Seconds a worker may take to start and import what a call needs (a safety net for a
+    worker that hangs before it runs anything: no input reaches it before then)."""
     memory_bytes: int = 1024 * MIB
     """Address space of one worker process."""
     calls_per_worker: int = 500
@@ -61,6 +69,7 @@ class IsolationLimits:
         if (
             self.workers < 0
             or self.timeout <= 0
+            or self.startup <= 0
             or self.memory_bytes < 64 * MIB
             or self.calls_per_worker < 1
         ):
@@ -177,8 +186,14 @@ class ParserPool:
         return _Worker(process, ours)
 
     def _exchange(self, worker: _Worker, request: tuple[Any, ...]) -> tuple[str, Any]:
-        """Send one call and wait for its answer (blocking: run in a thread)."""
+        """Send one call and wait for its answer (blocking: run in a thread). The timeout
+        starts when the worker says it is ready to run the call."""
         worker.connection.send(request)
+        if not worker.connection.poll(self._limits.startup):
+            raise TimeoutError
+        outcome, value = worker.connection.recv()
+        if outcome != _READY:
+            return outcome, value
         if not worker.connection.poll(self._limits.timeout):
             raise TimeoutError
         outcome, value = worker.connection.recv()
@@ -214,16 +229,14 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
             function, args, kwargs = connection.recv()
         except (EOFError, OSError):
             return
-        try:
-            answer: tuple[str, Any] = ("ok", _resident(residents, function)(*args, **kwargs))
-        except NewsbotError as error:
-            answer = ("error", error)
-        except MemoryError:
-            answer = ("fatal", f"it needs more than {memory_bytes // MIB} MB of memory")
-        except RecursionError:
-            answer = ("error", "it is nested too deeply")
-        except Exception as error:  # a bug on one document must not end the worker
-            answer = ("error", f"{type(error).__name__}: {error}")
+        answer = _outcome(memory_bytes, _resident, residents, function)
+        if answer[0] == "ok":  # imported and set up (not timed): now the timed call
+            target = answer[1]
+            try:
+                connection.send((_READY, None))
+            except (EOFError, OSError):
+                return
+            answer = _outcome(memory_bytes, target, *args, **kwargs)
         try:
             connection.send(answer)
         except (EOFError, OSError):
@@ -235,6 +248,22 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
             connection.send(("error", f"its result could not be sent back: {error}"))
         if answer[0] == "fatal":
             return
+
+
+def _outcome(
+    memory_bytes: int, function: Callable[..., Any], *args: Any, **kwargs: Any
+) -> tuple[str, Any]:
+    """``function(*args, **kwargs)``'s value or failure, as the answer sent to the pool."""
+    try:
+        return ("ok", function(*args, **kwargs))
+    except NewsbotError as error:
+        return ("error", error)
+    except MemoryError:
+        return ("fatal", f"it needs more than {memory_bytes // MIB} MB of memory")
+    except RecursionError:
+        return ("error", "it is nested too deeply")
+    except Exception as error:  # a bug on one document must not end the worker
+        return ("error", f"{type(error).__name__}: {error}")
 
 
 def _resident(residents: dict[type, Callable[..., Any]], function: Any) -> Callable[..., Any]:
