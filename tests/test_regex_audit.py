@@ -238,9 +238,7 @@ def test_each_pattern_handles_50_kb_of_its_worst_input_in_under_a_second(name: s
     timed = sorted(((_screen(pattern, attack), attack) for attack in attacks), reverse=True)
     for _, attack in timed[:3]:
         seconds = _seconds(pattern, _text(*attack, ATTACK_CHARS))
-        assert seconds < BOUND_SECONDS, (
-            f"{name} took {seconds:.2f} s on 50 KB of {attack!r}"
-        )
+        assert seconds < BOUND_SECONDS, f"{name} took {seconds:.2f} s on 50 KB of {attack!r}"
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ The tree::
     │   └── NetworkError         DNS failure, refused connection, TLS error
     ├── ParseError               bytes that are not a feed we can read
     ├── ExtractionError          no main text found in an article page
+    ├── SummaryError             an article could not be summarised within the workers' limits
     ├── DeliveryError            a message could not be delivered (permanent or not)
     ├── QueryError               a search or subscription query that cannot be parsed
     ├── ValidationError          a user-supplied argument out of range
@@ -39,6 +40,7 @@ __all__ = [
     "ResponseTooLargeError",
     "StorageBusyError",
     "StorageError",
+    "SummaryError",
     "TooManyRedirectsError",
     "ValidationError",
 ]
@@ -100,6 +102,10 @@ class ParseError(NewsbotError):
 
 class ExtractionError(NewsbotError):
     """No main text could be extracted from an article page."""
+
+
+class SummaryError(NewsbotError):
+    """An article could not be summarised within the workers' time and memory limits."""
 
 
 class DeliveryError(NewsbotError):

@@ -35,19 +35,19 @@ _DATELINE_CAPS = re.compile(
 _DATE_PREFIX = re.compile(r"^[A-Z][a-z]+\.? \d{1,2}, \d{4}\s*[.:\-—–]\s+")
 # "By . Jane Doe . " and "By . Jane Doe . and . John Roe . " (Daily Mail)
 _BYLINE_DOTTED = re.compile(
-    r"^By\s+\.\s+[^.\n]{1,80}?\s+\.\s+(?:(?:and|&)\s+\.?\s*[^.\n]{1,80}?\s+\.\s+)*"
+    r"^By\s++\.\s++[^.\s][^.\n]{0,79}?\s+\.\s++(?:(?:and|&)\s++\.?\s*+[^.\s][^.\n]{0,79}?\s+\.\s++)*"
 )
 # Names and the separators between them cannot overlap ("and" needs spaces around it, a
 # name's letters are taken possessively), so a long run of "AandAand..." cannot backtrack.
 _NAME = r"(?:[A-Z][\w'’\-]*+\.?)(?:\s+(?:[A-Z][\w'’\-]*+\.?|de|van|von|der|al|bin|da|la)){0,4}"
-_NAMES = rf"{_NAME}(?:(?:\s*,\s*|\s+(?:and|&)\s+){_NAME})*"
+_NAMES = rf"{_NAME}(?:(?:\s*+,\s*+|\s++(?:and|&)\s++){_NAME})*"
 # "By Jane Doe, CNN" / "By Jane Doe and John Roe, for CNN" / "By Jane Doe | Reuters"
 _BYLINE_OUTLET = re.compile(
-    rf"^By\s+{_NAMES}\s*(?:,|\||—|–|-)\s*(?:for\s+)?{_OUTLET}"
+    rf"^By\s+{_NAMES}\s*+(?:,|\||—|–|-)\s*+(?:for\s++)?{_OUTLET}"
     r"(?:\s+Updated\s+[^.\n]{0,60}\.)?\s*(?:\n|$|(?=[A-Z(“\"]))"
 )
 # A line that is only "By Jane Doe" (optionally ", Staff Writer")
-_BYLINE_LINE = re.compile(rf"^By\s+{_NAMES}\s*\.?\s*$", re.MULTILINE)
+_BYLINE_LINE = re.compile(rf"^By\s+{_NAMES}[ \t]*+(?:\.[ \t]*+)?$", re.MULTILINE)
 _TIMESTAMP = re.compile(
     r"(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:?\s*\.?\s*"
     r"\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?\s*(?:[A-Z]{2,4})?,?\s*"

@@ -33,6 +33,7 @@ import logging
 import multiprocessing
 import signal
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -94,6 +95,11 @@ class ParserPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._slots = asyncio.Semaphore(max(self._limits.workers, 1))
+        self._threads = ThreadPoolExecutor(
+            max(self._limits.workers, 1), thread_name_prefix="newsbot-parser"
+        )
+        """Threads that wait on the workers: their own, so that callers blocked in the
+        default executor (waiting for a call of this pool) cannot starve the pool."""
         self._closed = False
         self._residents: dict[type, Callable[..., Any]] = {}
         """Instances of the classes calls named, when calls run in this process."""
@@ -130,8 +136,8 @@ class ParserPool:
             self._busy.add(worker)
             keep = False
             try:
-                outcome, value = await asyncio.to_thread(
-                    self._exchange, worker, (function, args, kwargs)
+                outcome, value = await asyncio.get_running_loop().run_in_executor(
+                    self._threads, self._exchange, worker, (function, args, kwargs)
                 )
                 keep = outcome != "fatal"
             except TimeoutError:
@@ -166,10 +172,11 @@ class ParserPool:
         for worker in workers:
             _stop(worker)
         await asyncio.to_thread(_reap, workers)
+        self._threads.shutdown(wait=False)
 
     async def _start(self, error: type[NewsbotError]) -> _Worker:
         try:
-            return await asyncio.to_thread(self._spawn)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, self._spawn)
         except OSError as failure:
             raise error(f"cannot start a parser process: {failure}") from None
 
