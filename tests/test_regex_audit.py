@@ -33,6 +33,7 @@ ATTACK_CHARS = 50_000
 SCREEN_CHARS = 2_000
 BOUND_SECONDS = 1.0
 VARIANTS = 10
+ATTACKS_PER_REPETITION = 24
 """Sample strings kept per sub-pattern (chosen at random with a fixed seed)."""
 POOL = " aA1.,-'’\n!&|:(\")—“?_#@/x\t"
 """Characters tried against each character class."""
@@ -127,15 +128,15 @@ class _Crafter:
         """(prefix, pump, tail): the pattern up to one repetition, that repetition's body,
         and a character the pattern does not expect."""
         for repeat in self.repeats:
-            bodies = self._sequence(repeat[2], None)  # type: ignore[index]
-            prefixes = self._sequence(self.tree, repeat)
-            for body, _ in bodies:
-                if not body:
-                    continue
-                for prefix, reached in prefixes:
-                    if reached:
-                        for tail in ("!", "\n", "\x00", "a"):
-                            yield prefix, body, tail
+            bodies = [body for body, _ in self._sequence(repeat[2], None) if body]  # type: ignore[index]
+            prefixes = [prefix for prefix, reached in self._sequence(self.tree, repeat) if reached]
+            attacks = [
+                (prefix, body, tail)
+                for body in bodies
+                for prefix in prefixes
+                for tail in ("!", "\n", "a")
+            ]
+            yield from self._random.sample(attacks, min(len(attacks), ATTACKS_PER_REPETITION))
 
     def _keep(self, samples: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
         unique = list(dict.fromkeys(samples))
@@ -216,7 +217,7 @@ def _seconds(pattern: re.Pattern[str], text: str, runs: int = 1) -> float:
 def _screen(pattern: re.Pattern[str], attack: tuple[str, str, str]) -> float:
     """The attack's time at ``SCREEN_CHARS``, grown from short lengths so that an
     exponential pattern is caught before it hangs the test."""
-    length, previous = 16, 0.0
+    length, previous = 32, 0.0
     while True:
         seconds = _seconds(pattern, _text(*attack, length), runs=3)
         if seconds > BOUND_SECONDS or (seconds > 0.05 and seconds > 50 * previous):
