@@ -1,0 +1,107 @@
+"""Hostile input to the newsbot command: each case is one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+SEED = REPO / "seeds" / "000_ca6e4b03c859531f.txt"
+BODY = SEED.read_text(encoding="utf-8").split("\n", 1)[1]
+
+
+def newsbot(
+    args: list[str], *, stdin: bytes = b"", env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` with ``stdin`` as raw bytes; output as text."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("NEWSBOT_", "DISCORD_"))
+    }
+    environment.update(env or {})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        env=environment,
+        cwd=REPO,
+        timeout=timeout,
+        check=False,
+    )
+    return subprocess.CompletedProcess(
+        result.args,
+        result.returncode,
+        result.stdout.decode("utf-8", "replace"),
+        result.stderr.decode("utf-8", "replace"),
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_bad_jsonl_lines_get_one_line_each_and_the_others_are_summarised(tmp_path: Path) -> None:
+    good = json.dumps({"id": "good", "title": "Strikes", "text": BODY}).encode()
+    lines = [
+        good,
+        b"[" * 100_000,  # RecursionError in json
+        b'{"id": 1, "text": "a lone \\ud800 surrogate. And more."}',
+        b'{"id": 2, "text": "\xff\xfe not utf-8"}',
+        b'{"id": NaN, "text": "Not a number id. Second sentence."}',
+        b'{"id": 1e999, "text": "Infinite id. Second sentence."}',
+        good.replace(b'"good"', b'"also good"'),
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    for where in (["--jsonl", str(source)], ["--jsonl", "-"]):
+        result = newsbot(["summarize", *where], stdin=source.read_bytes())
+        assert result.returncode == 1
+        written = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [line["id"] for line in written] == ["good", "also good"]
+        errors = result.stderr.strip().splitlines()
+        assert "Traceback" not in result.stderr
+        assert errors == [
+            "newsbot: line 2: the JSON is nested too deeply",
+            "newsbot: line 3: the text holds a lone surrogate escape (\\ud800-\\udfff)",
+            "newsbot: line 4: not UTF-8 text (byte 20)",
+            "newsbot: line 5: NaN is not valid JSON",
+            "newsbot: line 6: Out of range float values are not JSON compliant",
+        ]
+
+
+def test_stdin_is_capped_and_binary_input_is_refused(tmp_path: Path) -> None:
+    huge = newsbot(["summarize", "-"], stdin=b"Words here. " * 1_000_000)
+    assert huge.returncode == 2
+    assert one_line(huge) == "newsbot: config error in summarize: the input is larger than 10 MB"
+    binary = bytes(range(256)) * 4096  # 1 MB
+    for args, stdin in ((["-"], binary), ([str(tmp_path / "blob.bin")], b"")):
+        (tmp_path / "blob.bin").write_bytes(binary)
+        refused = newsbot(["summarize", *args], stdin=stdin)
+        assert refused.returncode == 2
+        assert one_line(refused).endswith("is binary, not text")
+        assert refused.stdout == ""
+    latin = newsbot(["summarize", "-"], stdin="Café à Paris. Deux phrases.".encode("latin-1"))
+    assert one_line(latin) == (
+        "newsbot: config error in summarize: stdin is not UTF-8 text (byte 4)"
+    )
+
+
+def test_a_long_jsonl_line_is_refused_alone(tmp_path: Path) -> None:
+    long_line = json.dumps({"id": "long", "text": "Word. " * 2_000_000}).encode()
+    short = json.dumps({"id": "short", "text": BODY}).encode()
+    result = newsbot(["summarize", "--jsonl", "-"], stdin=long_line + b"\n" + short + b"\n")
+    assert result.returncode == 1
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["short"]
+    assert one_line(result) == "newsbot: line 1: longer than 10 MB"
