@@ -19,17 +19,17 @@ _NEXT_IS_START = r"(?=[A-Z0-9\"“‘'(]|$)"
 # "(CNN)", "(CNN) --", "LONDON (Reuters) -", "WASHINGTON, D.C. (AP) —", "(The Hollywood Reporter)"
 _DATELINE_PAREN = re.compile(
     rf"^(?:[A-Z][A-Z.'’\-]+(?:[\s,]+[A-Z][A-Za-z.'’\-]+){{0,3}},?\s*)?\(\s*{_OUTLET}\s*\)"
-    rf"\s*{_DASH}?\s*{_NEXT_IS_START}"
+    rf"\s*+(?:{_DASH}\s*+)?{_NEXT_IS_START}"
 )
 _WIRE = r"CNN(?: ?Money)?|AP|AFP|UPI|HLN|EW|Reuters|Bloomberg(?: News)?|Xinhua|Mashable|Variety|dpa"
 # "Hong Kong (CNN)", "Sanaa, Yemen (CNN) --": a title-case place needs a known wire/outlet
 _DATELINE_PLACE = re.compile(
     rf"^[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){{0,3}}(?:,\s*[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){{0,2}})?"
-    rf"\s*\((?:{_WIRE})\)\s*{_DASH}?\s*{_NEXT_IS_START}"
+    rf"\s*+\((?:{_WIRE})\)\s*+(?:{_DASH}\s*+)?{_NEXT_IS_START}"
 )
 # "LONDON —", "NEW YORK, March 3 (Reuters) -" (all-caps place then a dash)
 _DATELINE_CAPS = re.compile(
-    r"^[A-Z][A-Z'’.\-]+(?:\s+[A-Z][A-Z'’.\-]+){0,3}(?:,\s*[^—–\n]{1,30})?\s+(?:--|—|–)\s*"
+    r"^[A-Z][A-Z'’.\-]+(?:\s+[A-Z][A-Z'’.\-]+){0,3}(?:,\s*+[^—–\n]{1,30})?\s++(?:--|—|–)\s*"
 )
 # "March 10, 2015 . " (CNN Student News transcripts)
 _DATE_PREFIX = re.compile(r"^[A-Z][a-z]+\.? \d{1,2}, \d{4}\s*[.:\-—–]\s+")
@@ -49,9 +49,9 @@ _BYLINE_OUTLET = re.compile(
 # A line that is only "By Jane Doe" (optionally ", Staff Writer")
 _BYLINE_LINE = re.compile(rf"^By\s+{_NAMES}[ \t]*+(?:\.[ \t]*+)?$", re.MULTILINE)
 _TIMESTAMP = re.compile(
-    r"(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:?\s*\.?\s*"
-    r"\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?\s*(?:[A-Z]{2,4})?,?\s*"
-    r"(?:\d{1,2}\s+[A-Z][a-z]+|[A-Z][a-z]+\s+\d{1,2},?)\s+\d{4}\s*\.?\s*\|?\s*\.?\s*"
+    r"(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*+:?\s*+\.?\s*+"
+    r"\d{1,2}:\d{2}(?:\s*+[AaPp]\.?[Mm]\.?)?\s*+(?:[A-Z]{2,4})?,?\s*+"
+    r"(?:\d{1,2}\s++[A-Z][a-z]+|[A-Z][a-z]+\s++\d{1,2},?)\s++\d{4}\s*+\.?\s*+\|?\s*+\.?\s*+"
 )
 _PROMPT = re.compile(
     r"(?i:\bscroll\s+down\s+for\s+(?:the\s+)?(?:videos?|more)\b|\bclick\s+here\s+to\s+watch\s+video\b)"
@@ -62,11 +62,11 @@ _READ_MORE = re.compile(
     r"MORE|WATCH|Watch|PHOTOS|Photos|VIDEO|Video)\s*:[^\n]*?(?:\s\.(?=\s|$)|\n|$)"
 )
 _PHOTO_PAREN = re.compile(
-    r"\s*\((?:Photo|Image|Picture|Photograph|Credit|Pictured|Video)s?\b[^()\n]{0,120}\)",
+    r"(?:(?<!\s)\s++)?\((?:Photo|Image|Picture|Photograph|Credit|Pictured|Video)s?\b[^()\n]{0,120}\)",
     re.IGNORECASE,
 )
 _CREDIT_LINE = re.compile(
-    r"^\s*(?:Image (?:copyright|caption|source)|Photo(?:graph)?(?: credit)?|Picture|Credit|"
+    r"^[ \t]*+(?:Image (?:copyright|caption|source)|Photo(?:graph)?(?: credit)?|Picture|Credit|"
     r"Getty Images|AFP|Reuters|AP Photo)\b[^\n]{0,160}$",
     re.MULTILINE,
 )
