@@ -8,6 +8,7 @@ in the environment are relative to the working directory. Nothing here runs at i
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import typing
@@ -329,7 +330,10 @@ def _from_toml(kind: Any, value: Any, key: str, *, from_text: bool = False) -> A
         if kind is float:
             if isinstance(value, bool) or not (isinstance(value, (int, float)) or from_text):
                 raise TypeError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # NaN passes every bound check; infinity is no bound
+                raise ValueError
+            return number
         if kind is tuple:
             if isinstance(value, str):
                 return _from_env(tuple, value, key)
@@ -345,7 +349,7 @@ def _from_toml(kind: Any, value: Any, key: str, *, from_text: bool = False) -> A
     expected = {
         bool: "true or false",
         int: "an integer",
-        float: "a number",
+        float: "a finite number",
         tuple: "a list of strings",
         str: "a string",
         Path: "a path",
