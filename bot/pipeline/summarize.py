@@ -39,7 +39,7 @@ __all__ = [
     "summary_length",
 ]
 
-MAX_SUMMARY_CHARS = 50_000
+MAX_SUMMARY_CHARS = 30_000
 """Characters of an article the summariser reads (the longest of 1,500 real articles in
 ``shared/data`` has 23,304): text beyond is never cleaned, split or ranked."""
 MAX_SUMMARY_SENTENCES = 400
