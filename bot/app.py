@@ -252,7 +252,9 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
             log.info("%d deliveries interrupted by the last stop will be sent again", released)
         scheduler = build_scheduler(settings, services, delivery)
         bot.call_when_ready(scheduler.start)  # a rejected token starts no background work
-        serving = asyncio.create_task(run_bot(bot, discord_settings))
+        serving = asyncio.create_task(
+            run_bot(bot, discord_settings, connect_timeout=settings.fetch.connect_timeout)
+        )
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(_stop(bot, serving)))

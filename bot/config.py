@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.core.errors import ConfigError
 
@@ -207,6 +208,8 @@ def load_discord_settings(environ: Mapping[str, str] | None = None) -> DiscordSe
     token = env["DISCORD_TOKEN"].strip()
     if not token:
         raise ConfigError("DISCORD_TOKEN", "is set but empty; unset it to use the console")
+    if not token.isprintable() or any(c.isspace() for c in token):
+        raise ConfigError("DISCORD_TOKEN", "contains a line break, space or control character")
     defaults = DiscordSettings(token=token)
     api_base = env.get("DISCORD_API_BASE", defaults.api_base).strip().rstrip("/")
     gateway_url = env.get("DISCORD_GATEWAY_URL", defaults.gateway_url).strip()
@@ -214,6 +217,14 @@ def load_discord_settings(environ: Mapping[str, str] | None = None) -> DiscordSe
         raise ConfigError("DISCORD_API_BASE", f"expected an http(s) URL, got {api_base!r}")
     if not gateway_url.startswith(("ws://", "wss://")):
         raise ConfigError("DISCORD_GATEWAY_URL", f"expected a ws(s) URL, got {gateway_url!r}")
+    for key, url in (("DISCORD_API_BASE", api_base), ("DISCORD_GATEWAY_URL", gateway_url)):
+        try:
+            parts = urlsplit(url)
+            valid = bool(parts.hostname) and (parts.port or 0) >= 0 and url.isprintable()
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError(key, f"is not a valid URL: {url!r}")
     return DiscordSettings(token=token, api_base=api_base, gateway_url=gateway_url)
 
 

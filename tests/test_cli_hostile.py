@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,8 @@ def newsbot(
 
 
 def one_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = result.stderr.strip().splitlines()
+    """The one error line on stderr (log lines aside)."""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("newsbot:")]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     return lines[0]
@@ -105,3 +107,56 @@ def test_a_long_jsonl_line_is_refused_alone(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["short"]
     assert one_line(result) == "newsbot: line 1: longer than 10 MB"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"DISCORD_TOKEN": "abc\r\nX-Evil: 1"},
+            "config error in DISCORD_TOKEN: contains a line break, space or control character",
+        ),
+        (
+            {"DISCORD_TOKEN": "abc", "DISCORD_API_BASE": "http://[::1"},
+            "config error in DISCORD_API_BASE: is not a valid URL: 'http://[::1'",
+        ),
+        (
+            {"DISCORD_TOKEN": "abc", "DISCORD_API_BASE": "http://127.0.0.1:{closed}/api/v10"},
+            "config error in DISCORD_API_BASE: cannot reach http://127.0.0.1:",
+        ),
+    ],
+)
+def test_run_with_a_bad_discord_setting_is_one_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    env = {key: value.replace("{closed}", str(closed_port())) for key, value in env.items()}
+    env["NEWSBOT_DATA_DIR"] = str(tmp_path / "data")
+    result = newsbot(["run"], env=env)
+    assert result.returncode == 2
+    assert one_line(result).startswith(f"newsbot: {expected}")
+
+
+def test_run_against_an_api_that_never_answers_stops_within_the_connect_timeout(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        base = f"http://127.0.0.1:{silent.getsockname()[1]}/api/v10"
+        env = {
+            "DISCORD_TOKEN": "abc",
+            "DISCORD_API_BASE": base,
+            "NEWSBOT_FETCH__CONNECT_TIMEOUT": "2",
+            "NEWSBOT_DATA_DIR": str(tmp_path / "data"),
+        }
+        result = newsbot(["run"], env=env, timeout=60)
+    assert result.returncode == 2
+    assert one_line(result) == (
+        f"newsbot: config error in DISCORD_API_BASE: {base} did not answer within 2 seconds"
+    )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 import yarl
 from discord.ext import commands
@@ -50,8 +51,12 @@ class NewsBot(commands.Bot):
         self._sync_state = sync_state
         self._dev_guild_id = dev_guild_id
         self._on_first_ready: Callable[[], None] | None = None
+        self.login_deadline: asyncio.Timeout | None = None
+        """Bounds logging in until Discord answers; lifted once it has (set-up follows)."""
 
     async def setup_hook(self) -> None:
+        if self.login_deadline is not None:  # Discord answered: command sync may wait on limits
+            self.login_deadline.reschedule(None)
         from bot.transports.discord.cogs import admin, news, subscriptions
 
         await self.add_cog(news.NewsCog(self.services))
@@ -117,11 +122,30 @@ def build_bot(services: Services, settings: DiscordSettings) -> NewsBot:
     )
 
 
-async def run_bot(bot: NewsBot, settings: DiscordSettings) -> None:
-    """Connect and serve until the process is stopped; a rejected token is a ConfigError."""
+async def run_bot(
+    bot: NewsBot, settings: DiscordSettings, *, connect_timeout: float = 10.0
+) -> None:
+    """Connect and serve until the process is stopped. A rejected token, or a REST API that
+    cannot be reached or does not answer within ``connect_timeout`` seconds, is a
+    ConfigError."""
     async with bot:
         try:
-            await bot.start(settings.token)
+            async with asyncio.timeout(connect_timeout) as bot.login_deadline:
+                await bot.login(settings.token)
+        except TimeoutError:
+            raise ConfigError(
+                "DISCORD_API_BASE",
+                f"{settings.api_base} did not answer within {connect_timeout:g} seconds",
+            ) from None
+        except (OSError, aiohttp.ClientError, ValueError) as error:
+            raise ConfigError(
+                "DISCORD_API_BASE",
+                f"cannot reach {settings.api_base}: {error or type(error).__name__}",
+            ) from None
+        except discord.LoginFailure as error:
+            raise ConfigError("DISCORD_TOKEN", "Discord rejected the token") from error
+        try:
+            await bot.connect()
         except discord.LoginFailure as error:
             raise ConfigError("DISCORD_TOKEN", "Discord rejected the token") from error
         except discord.PrivilegedIntentsRequired as error:
