@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, write_config
+from tests.support.feed_server import FeedServer
+from tests.support.hostile_feeds import item, rss
 
 pytestmark = pytest.mark.slow
 
@@ -20,9 +24,21 @@ BODY = SEED.read_text(encoding="utf-8").split("\n", 1)[1]
 
 
 def newsbot(
-    args: list[str], *, stdin: bytes = b"", env: dict[str, str] | None = None, timeout: float = 120
+    args: list[str],
+    *,
+    stdin: bytes = b"",
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    file_size_limit: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m bot ARGS`` with ``stdin`` as raw bytes; output as text."""
+    """``python -m bot ARGS`` with ``stdin`` as raw bytes; output as text. With
+    ``file_size_limit``, no file grows past that many bytes (a real "disk full" for SQLite)."""
+
+    def limit_files() -> None:
+        if file_size_limit is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -37,6 +53,7 @@ def newsbot(
         cwd=REPO,
         timeout=timeout,
         check=False,
+        preexec_fn=limit_files,
     )
     return subprocess.CompletedProcess(
         result.args,
@@ -160,3 +177,52 @@ def test_run_against_an_api_that_never_answers_stops_within_the_connect_timeout(
     assert one_line(result) == (
         f"newsbot: config error in DISCORD_API_BASE: {base} did not answer within 2 seconds"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("NEWSBOT_DATABASE_URL", "sqlite://", "the database URL 'sqlite://' names no file"),
+        ("NEWSBOT_DATA_DIR", "{file}/data", "cannot create the database folder {file}/data"),
+        (
+            "NEWSBOT_DATABASE_URL",
+            "sqlite:///{file}/sub/newsbot.db",
+            "cannot create the database folder {file}/sub",
+        ),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_line(
+    tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    env = {variable: value.replace("{file}", str(a_file)), "NEWSBOT_SOURCES": str(tmp_path)}
+    result = newsbot(["brief"], env=env)
+    assert result.returncode == 1
+    assert one_line(result).startswith(f"newsbot: {expected.replace('{file}', str(a_file))}")
+    assert "ERROR" not in result.stderr
+
+
+def test_a_full_disk_during_fetch_is_one_line_and_reading_still_works(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add("/feed.xml", rss(item("Harbour bridge opens", "bridge")))
+    workspace = write_config(
+        tmp_path, urls=[feed_server.url("/feed.xml")], allow=[feed_server.allow_entry]
+    )
+    first = newsbot(["fetch"], env=workspace.env)
+    assert first.returncode == 0, first.stderr
+    secret = "Sentence of article text that must not be dumped. " * 40
+    big = "".join(item(f"Story {n}", f"story-{n}", secret) for n in range(400))
+    feed_server.add("/feed.xml", rss(big))
+    room = workspace.database.stat().st_size + 16 * 1024
+    full = newsbot(["fetch"], env=workspace.env, file_size_limit=room)
+    assert full.returncode == 1
+    assert full.stdout.strip().endswith(
+        f"error: cannot write to the disk holding {workspace.database} (full or failing)"
+    )  # EFBIG; a real full disk (ENOSPC, SQLITE_FULL) says "the disk holding ... is full"
+    assert "Traceback" not in full.stderr and "must not be dumped" not in full.stderr
+    brief = newsbot(["brief"], env=workspace.env)
+    assert brief.returncode == 0 and "Harbour bridge opens" in brief.stdout
+    again = newsbot(["fetch"], env=workspace.env)
+    assert again.returncode == 0 and ": new: 400 new" in again.stdout

@@ -20,6 +20,7 @@ The tree::
     ├── ValidationError          a user-supplied argument out of range
     └── StorageError             the database failed in a way callers should report
         └── StorageBusyError     the database stayed locked by another writer: try again
+            └── StorageFullError the disk holding the database is full: try again later
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "ResponseTooLargeError",
     "StorageBusyError",
     "StorageError",
+    "StorageFullError",
     "SummaryError",
     "TooManyRedirectsError",
     "ValidationError",
@@ -139,3 +141,7 @@ class StorageBusyError(StorageError):
     """Another connection held the database's write lock longer than the busy timeout.
 
     Nothing was written; the same work can simply be tried again later."""
+
+
+class StorageFullError(StorageBusyError):
+    """The disk holding the database is full: nothing was written; try again later."""

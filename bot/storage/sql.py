@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from bot.core.errors import StorageBusyError, StorageError
+from bot.core.errors import StorageBusyError, StorageError, StorageFullError
 from bot.core.models import (
     SNIPPET_END,
     SNIPPET_START,
@@ -89,8 +89,15 @@ class SqlStore:
             raise StorageError(
                 f"database {parsed.get_backend_name()!r} is not supported yet; use sqlite:///path"
             )
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if not parsed.database or parsed.database == ":memory:" or "mode=memory" in url:
+            raise StorageError(f"the database URL {url!r} names no file; use sqlite:///path")
+        folder = Path(parsed.database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"cannot create the database folder {folder}: {error.strerror}"
+            ) from None
         engine = create_engine(parsed, connect_args={"timeout": busy_timeout})
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "handle_error", _raise_busy)
@@ -881,9 +888,19 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _raise_busy(context: Any) -> None:
-    """SQLite's "database is locked" (after the busy timeout) as :class:`StorageBusyError`."""
+    """SQLite's "database is locked" (after the busy timeout) as :class:`StorageBusyError`,
+    a full or failing disk as :class:`StorageFullError`: try again later, either way."""
     original = context.original_exception
     name = getattr(original, "sqlite_errorname", "")
+    where = context.engine.url.database if context.engine is not None else "the database"
+    if name.startswith("SQLITE_FULL") or "database or disk is full" in str(original):
+        raise StorageFullError(f"the disk holding {where} is full") from None
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in str(original):
+        # A write refused by the system (over a size limit: EFBIG) or a failing disk; the
+        # statement (which may hold article text) stays out of the message.
+        raise StorageFullError(
+            f"cannot write to the disk holding {where} (full or failing)"
+        ) from None
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(original):
         raise StorageBusyError(
             "the database is busy (another writer holds its lock); try again in a moment"
