@@ -115,7 +115,9 @@ async def test_digits_int_cannot_read_are_words_not_a_crash(
 ) -> None:
     """``"²".isdigit()`` is true but ``int("²")`` fails: such a word is a topic or source."""
     answer = await channel.handle(line)
-    assert answer.startswith(("Briefing", "Nothing new", "No articles", "/brief: ", "/latest: "))
+    assert answer.startswith(
+        ("Briefing", "Nothing new", "No stories", "No articles", "/brief: ", "/latest: ")
+    )
     assert "failed unexpectedly" not in answer
 
 
