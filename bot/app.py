@@ -378,9 +378,18 @@ async def _serve_roles(
             serving = asyncio.create_task(_run_jobs_until_stopped(jobs.start))
         elif gateway:
             bot.call_when_ready(jobs.start)  # a rejected token starts no background work
-            serving = asyncio.create_task(run_bot(bot, discord_settings))  # type: ignore[arg-type]
+            serving = asyncio.create_task(
+                run_bot(bot, discord_settings, connect_timeout=settings.fetch.connect_timeout)  # type: ignore[arg-type]
+            )
         else:
-            serving = asyncio.create_task(run_rest_only(bot, discord_settings, jobs.start))  # type: ignore[arg-type]
+            serving = asyncio.create_task(
+                run_rest_only(
+                    bot,
+                    discord_settings,  # type: ignore[arg-type]
+                    jobs.start,
+                    connect_timeout=settings.fetch.connect_timeout,
+                )
+            )
         log.info("running with roles %s", ",".join(role for role in ROLES if role in roles))
         probes = {"scheduler": _jobs_probe(jobs, bot if gateway else None)}
         if bot is not None and gateway:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from bot import __version__
 from bot.config import Settings, load_discord_settings, load_settings
@@ -27,6 +28,8 @@ __all__ = ["main"]
 
 # Modules that load the pipeline (sumy, numpy, trafilatura, ...) are imported by the commands
 # that use them, so `newsbot health` (a container health check) starts in a fraction of a second.
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,9 @@ def _run_async(main: Coroutine[Any, Any, _T]) -> _T:
     if signum is not None:
         raise StoppedBySignal(signum)
     return result  # type: ignore[return-value]
+
+MAX_INPUT_BYTES = 10 * 1024 * 1024
+"""Largest article (file or stdin) and largest ``--jsonl`` line ``summarize`` reads."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -210,7 +216,7 @@ def _summarize(args: argparse.Namespace, settings: Settings) -> int:
         if args.target:
             raise ConfigError("summarize", "give either FILE|URL|- or --jsonl IN, not both")
         with _open_input(args.jsonl) as source:
-            return _summarize_jsonl(build_summarizer(settings), source, sys.stdout)
+            return _summarize_jsonl(build_summarizer(settings), source, sys.stdout.buffer)
     if not args.target:
         raise ConfigError("summarize", "give a FILE, a URL, - for stdin, or --jsonl IN")
     if args.target.lower().startswith(("http://", "https://")):
@@ -241,11 +247,16 @@ def _summarize_file(summarizer: Summarizer, target: str) -> int:
     from bot.render.text import render_summary
 
     if target == "-":
-        title, text = "", sys.stdin.read()
+        title, text = "", _text(_read_capped(sys.stdin.buffer), "stdin")
     else:
         path = Path(target)
         if not path.is_file():
             raise ConfigError("summarize", f"no such file: {target}")
+        try:
+            with path.open("rb") as file:
+                _text(_read_capped(file), target)
+        except OSError as error:
+            raise ConfigError("summarize", f"cannot read {target}: {error.strerror}") from None
         entry = parse_article_file(path)
         title, text = entry.title, entry.text
     if not text.strip():
@@ -256,35 +267,89 @@ def _summarize_file(summarizer: Summarizer, target: str) -> int:
     return EXIT_OK
 
 
-def _summarize_jsonl(summarizer: Summarizer, source: TextIO, sink: TextIO) -> int:
+def _read_capped(source: BinaryIO) -> bytes:
+    data = source.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise ConfigError("summarize", f"the input is larger than {MAX_INPUT_BYTES // 2**20} MB")
+    return data
+
+
+def _text(data: bytes, name: str) -> str:
+    """``data`` as UTF-8 text; binary input (NUL bytes, invalid UTF-8) is refused."""
+    if b"\0" in data:
+        raise ConfigError("summarize", f"{name} is binary, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            "summarize", f"{name} is not UTF-8 text (byte {error.start + 1})"
+        ) from None
+
+
+def _summarize_jsonl(summarizer: Summarizer, source: BinaryIO, sink: BinaryIO) -> int:
+    """One output line per good input line; one error line on stderr for each bad one."""
     failures = 0
-    for number, line in enumerate(source, 1):
+    for number, line in enumerate(_lines(source), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise ValueError('expected an object with a "text" string')
-            title = record.get("title") or ""
-            summary = summarizer.summarize(record["text"], str(title))
-        except ValueError as error:
+            record = _record(line)
+            summary = summarizer.summarize(record["text"], record["title"])
+            answer = {"id": record["id"], "summary": list(summary.sentences)}
+            sink.write(json.dumps(answer, ensure_ascii=False, allow_nan=False).encode() + b"\n")
+        except ValueError as error:  # includes JSON and UTF-8 decoding errors
             failures += 1
             print(f"newsbot: line {number}: {error}", file=sys.stderr)
-            continue
-        sink.write(
-            json.dumps(
-                {"id": record.get("id"), "summary": list(summary.sentences)}, ensure_ascii=False
-            )
-            + "\n"
-        )
+    sink.flush()
     return EXIT_FAILURE if failures else EXIT_OK
 
 
-def _open_input(name: str) -> TextIO:
-    if name == "-":
-        return open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+def _lines(source: BinaryIO) -> Iterator[bytes]:
+    """The input's lines; one longer than ``MAX_INPUT_BYTES`` comes as ``b"\\0"``, which
+    :func:`_record` refuses (the rest of it is skipped)."""
+    while line := source.readline(MAX_INPUT_BYTES + 1):
+        if len(line) > MAX_INPUT_BYTES and not line.endswith(b"\n"):
+            while (rest := source.readline(MAX_INPUT_BYTES)) and not rest.endswith(b"\n"):
+                pass
+            yield b"\0"
+            continue
+        yield line
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _record(line: bytes) -> dict[str, str | int | float | None]:
+    """The ``id``, ``title`` and ``text`` of one JSONL line; ValueError says what is wrong."""
+    if line == b"\0":
+        raise ValueError(f"longer than {MAX_INPUT_BYTES // 2**20} MB")
+    if b"\0" in line:
+        raise ValueError("binary, not text")
     try:
-        return open(name, encoding="utf-8")
+        record = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 text (byte {error.start + 1})") from None
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply") from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError('expected an object with a "text" string')
+    identifier, title = record.get("id"), record.get("title") or ""
+    if not isinstance(identifier, str | int | float | None):
+        raise ValueError('"id" must be a string or a number')
+    if not isinstance(title, str):
+        raise ValueError('"title" must be a string')
+    for value in (identifier, title, record["text"]):
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise ValueError("the text holds a lone surrogate escape (\\ud800-\\udfff)")
+    return {"id": identifier, "title": title, "text": record["text"]}
+
+
+def _open_input(name: str) -> BinaryIO:
+    if name == "-":
+        return open(sys.stdin.fileno(), "rb", closefd=False)
+    try:
+        return open(name, "rb")
     except OSError as error:
         raise ConfigError("--jsonl", f"cannot read {name}: {error.strerror}") from error
 

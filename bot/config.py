@@ -8,6 +8,7 @@ in the environment are relative to the working directory. Nothing here runs at i
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import typing
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.core.errors import ConfigError
 
@@ -270,6 +272,8 @@ def load_discord_settings(environ: Mapping[str, str] | None = None) -> DiscordSe
     token = env["DISCORD_TOKEN"].strip()
     if not token:
         raise ConfigError("DISCORD_TOKEN", "is set but empty; unset it to use the console")
+    if not token.isprintable() or any(c.isspace() for c in token):
+        raise ConfigError("DISCORD_TOKEN", "contains a line break, space or control character")
     defaults = DiscordSettings(token=token)
     api_base = env.get("DISCORD_API_BASE", defaults.api_base).strip().rstrip("/")
     gateway_url = env.get("DISCORD_GATEWAY_URL", defaults.gateway_url).strip()
@@ -277,6 +281,14 @@ def load_discord_settings(environ: Mapping[str, str] | None = None) -> DiscordSe
         raise ConfigError("DISCORD_API_BASE", f"expected an http(s) URL, got {api_base!r}")
     if not gateway_url.startswith(("ws://", "wss://")):
         raise ConfigError("DISCORD_GATEWAY_URL", f"expected a ws(s) URL, got {gateway_url!r}")
+    for key, url in (("DISCORD_API_BASE", api_base), ("DISCORD_GATEWAY_URL", gateway_url)):
+        try:
+            parts = urlsplit(url)
+            valid = bool(parts.hostname) and (parts.port or 0) >= 0 and url.isprintable()
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError(key, f"is not a valid URL: {url!r}")
     return DiscordSettings(token=token, api_base=api_base, gateway_url=gateway_url)
 
 
@@ -415,7 +427,10 @@ def _from_toml(kind: Any, value: Any, key: str, *, from_text: bool = False) -> A
         if kind is float:
             if isinstance(value, bool) or not (isinstance(value, (int, float)) or from_text):
                 raise TypeError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):  # NaN passes every bound check; infinity is no bound
+                raise ValueError
+            return number
         if kind is tuple:
             if isinstance(value, str):
                 return _from_env(tuple, value, key)
@@ -433,7 +448,7 @@ def _from_toml(kind: Any, value: Any, key: str, *, from_text: bool = False) -> A
     expected = {
         bool: "true or false",
         int: "an integer",
-        float: "a number",
+        float: "a finite number",
         tuple: "a list of strings",
         str: "a string",
         Path: "a path",

@@ -83,13 +83,28 @@ def test_missing_named_config_file(tmp_path: Path) -> None:
         load_settings({"NEWSBOT_CONFIG": str(tmp_path / "absent.toml")})
 
 
+@pytest.mark.parametrize(
+    ("source", "value"),
+    [("toml", "nan"), ("toml", "inf"), ("env", "NaN"), ("env", "-Infinity")],
+)
+def test_nan_and_infinity_are_refused_with_one_line(
+    tmp_path: Path, source: str, value: str
+) -> None:
+    env = write(tmp_path, f"[fetch]\ndeadline = {value}\n" if source == "toml" else "")
+    if source == "env":
+        env["NEWSBOT_FETCH__DEADLINE"] = value
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env)
+    assert str(refused.value).startswith("config error in fetch.deadline: expected a finite")
+
+
 @pytest.mark.slow
 def test_cli_reports_bad_config_with_status_2(tmp_path: Path) -> None:
     env = write(tmp_path, "[fetch]\ndeadline = 'soon'\n")
     result = run_newsbot(["brief"], env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "newsbot: config error in fetch.deadline: expected a number, got 'soon'"
+        "newsbot: config error in fetch.deadline: expected a finite number, got 'soon'"
     ]
 
 

@@ -14,11 +14,13 @@ The tree::
     │   └── NetworkError         DNS failure, refused connection, TLS error
     ├── ParseError               bytes that are not a feed we can read
     ├── ExtractionError          no main text found in an article page
+    ├── SummaryError             an article could not be summarised within the workers' limits
     ├── DeliveryError            a message could not be delivered (permanent or not)
     ├── QueryError               a search or subscription query that cannot be parsed
     ├── ValidationError          a user-supplied argument out of range
     └── StorageError             the database failed in a way callers should report
         └── StorageBusyError     the database stayed locked by another writer: try again
+            └── StorageFullError the disk holding the database is full: try again later
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ __all__ = [
     "ResponseTooLargeError",
     "StorageBusyError",
     "StorageError",
+    "StorageFullError",
+    "SummaryError",
     "TooManyRedirectsError",
     "ValidationError",
 ]
@@ -102,6 +106,10 @@ class ExtractionError(NewsbotError):
     """No main text could be extracted from an article page."""
 
 
+class SummaryError(NewsbotError):
+    """An article could not be summarised within the workers' time and memory limits."""
+
+
 class DeliveryError(NewsbotError):
     """A message could not be delivered.
 
@@ -133,3 +141,7 @@ class StorageBusyError(StorageError):
     """Another connection held the database's write lock longer than the busy timeout.
 
     Nothing was written; the same work can simply be tried again later."""
+
+
+class StorageFullError(StorageBusyError):
+    """The disk holding the database is full: nothing was written; try again later."""

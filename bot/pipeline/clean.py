@@ -25,36 +25,39 @@ _NEXT_IS_START = r"(?=[A-Z0-9\"“‘'(]|$)"
 # "(CNN)", "(CNN) --", "LONDON (Reuters) -", "WASHINGTON, D.C. (AP) —", "(The Hollywood Reporter)"
 _DATELINE_PAREN = re.compile(
     rf"^(?:[A-Z][A-Z.'’\-]+(?:[\s,]+[A-Z][A-Za-z.'’\-]+){{0,3}},?\s*)?\(\s*{_OUTLET}\s*\)"
-    rf"\s*{_DASH}?\s*{_NEXT_IS_START}"
+    rf"\s*+(?:{_DASH}\s*+)?{_NEXT_IS_START}"
 )
 _WIRE = r"CNN(?: ?Money)?|AP|AFP|UPI|HLN|EW|Reuters|Bloomberg(?: News)?|Xinhua|Mashable|Variety|dpa"
 # "Hong Kong (CNN)", "Sanaa, Yemen (CNN) --": a title-case place needs a known wire/outlet
 _DATELINE_PLACE = re.compile(
     rf"^[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){{0,3}}(?:,\s*[A-Z][\w.'’\-]*(?:\s+[A-Z][\w.'’\-]*){{0,2}})?"
-    rf"\s*\((?:{_WIRE})\)\s*{_DASH}?\s*{_NEXT_IS_START}"
+    rf"\s*+\((?:{_WIRE})\)\s*+(?:{_DASH}\s*+)?{_NEXT_IS_START}"
 )
 # "LONDON —", "NEW YORK, March 3 (Reuters) -" (all-caps place then a dash)
 _DATELINE_CAPS = re.compile(
-    r"^[A-Z][A-Z'’.\-]+(?:\s+[A-Z][A-Z'’.\-]+){0,3}(?:,\s*[^—–\n]{1,30})?\s+(?:--|—|–)\s*"
+    r"^[A-Z][A-Z'’.\-]+(?:\s+[A-Z][A-Z'’.\-]+){0,3}(?:,\s*+[^—–\n]{1,30})?\s++(?:--|—|–)\s*"
 )
 # "March 10, 2015 . " (CNN Student News transcripts)
 _DATE_PREFIX = re.compile(r"^[A-Z][a-z]+\.? \d{1,2}, \d{4}\s*[.:\-—–]\s+")
 # "By . Jane Doe . " and "By . Jane Doe . and . John Roe . " (Daily Mail)
 _BYLINE_DOTTED = re.compile(
-    r"^By\s+\.\s+[^.\n]{1,80}?\s+\.\s+(?:(?:and|&)\s+\.?\s*[^.\n]{1,80}?\s+\.\s+)*"
+    r"^By\s++\.\s++[^.\s][^.\n]{0,79}?\s+\.\s++(?:(?:and|&)\s++\.?\s*+[^.\s][^.\n]{0,79}?\s+\.\s++)*"
 )
-_NAME = r"(?:[A-Z][\w'’\-]*\.?)(?:\s+(?:[A-Z][\w'’\-]*\.?|de|van|von|der|al|bin|da|la)){0,4}"
+# Names and the separators between them cannot overlap ("and" needs spaces around it, a
+# name's letters are taken possessively), so a long run of "AandAand..." cannot backtrack.
+_NAME = r"(?:[A-Z][\w'’\-]*+\.?)(?:\s+(?:[A-Z][\w'’\-]*+\.?|de|van|von|der|al|bin|da|la)){0,4}"
+_NAMES = rf"{_NAME}(?:(?:\s*+,\s*+|\s++(?:and|&)\s++){_NAME})*"
 # "By Jane Doe, CNN" / "By Jane Doe and John Roe, for CNN" / "By Jane Doe | Reuters"
 _BYLINE_OUTLET = re.compile(
-    rf"^By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*\s*(?:,|\||—|–|-)\s*(?:for\s+)?{_OUTLET}"
+    rf"^By\s+{_NAMES}\s*+(?:,|\||—|–|-)\s*+(?:for\s++)?{_OUTLET}"
     r"(?:\s+Updated\s+[^.\n]{0,60}\.)?\s*(?:\n|$|(?=[A-Z(“\"]))"
 )
 # A line that is only "By Jane Doe" (optionally ", Staff Writer")
-_BYLINE_LINE = re.compile(rf"^By\s+{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*\s*\.?\s*$", re.MULTILINE)
+_BYLINE_LINE = re.compile(rf"^By\s+{_NAMES}[ \t]*+(?:\.[ \t]*+)?$", re.MULTILINE)
 _TIMESTAMP = re.compile(
-    r"(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*:?\s*\.?\s*"
-    r"\d{1,2}:\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?\s*(?:[A-Z]{2,4})?,?\s*"
-    r"(?:\d{1,2}\s+[A-Z][a-z]+|[A-Z][a-z]+\s+\d{1,2},?)\s+\d{4}\s*\.?\s*\|?\s*\.?\s*"
+    r"(?:PUBLISHED|UPDATED|Published|Updated|Last updated)\s*+:?\s*+\.?\s*+"
+    r"\d{1,2}:\d{2}(?:\s*+[AaPp]\.?[Mm]\.?)?\s*+(?:[A-Z]{2,4})?,?\s*+"
+    r"(?:\d{1,2}\s++[A-Z][a-z]+|[A-Z][a-z]+\s++\d{1,2},?)\s++\d{4}\s*+\.?\s*+\|?\s*+\.?\s*+"
 )
 _PROMPT = re.compile(
     r"(?i:\bscroll\s+down\s+for\s+(?:the\s+)?(?:videos?|more)\b|\bclick\s+here\s+to\s+watch\s+video\b)"
@@ -65,11 +68,11 @@ _READ_MORE = re.compile(
     r"MORE|WATCH|Watch|PHOTOS|Photos|VIDEO|Video)\s*:[^\n]*?(?:\s\.(?=\s|$)|\n|$)"
 )
 _PHOTO_PAREN = re.compile(
-    r"\s*\((?:Photo|Image|Picture|Photograph|Credit|Pictured|Video)s?\b[^()\n]{0,120}\)",
+    r"(?:(?<!\s)\s++)?\((?:Photo|Image|Picture|Photograph|Credit|Pictured|Video)s?\b[^()\n]{0,120}\)",
     re.IGNORECASE,
 )
 _CREDIT_LINE = re.compile(
-    r"^\s*(?:Image (?:copyright|caption|source)|Photo(?:graph)?(?: credit)?|Picture|Credit|"
+    r"^[ \t]*+(?:Image (?:copyright|caption|source)|Photo(?:graph)?(?: credit)?|Picture|Credit|"
     r"Getty Images|AFP|Reuters|AP Photo)\b[^\n]{0,160}$",
     re.MULTILINE,
 )

@@ -6,7 +6,10 @@ is parsed. In the bot's own process such a feed would hold a thread and the GIL 
 it likes, or exhaust memory for everyone. :class:`ParserPool` runs the parse in a small pool of
 worker processes instead:
 
-* each call has a wall-clock ``timeout``; a worker that overruns it is killed and replaced;
+* each call has a wall-clock ``timeout``, counted from when its worker is ready to run it
+  (a worker's start-up, and the imports and set-up a call's function needs the first time,
+  are not counted: a slow machine's first parse must not fail); a worker that overruns it is
+  killed and replaced;
 * each worker's address space is capped (``RLIMIT_AS``, where the platform has it), so a
   document that needs too much memory fails alone with a :class:`MemoryError` in the worker;
 * a worker that dies (killed, crashed) only fails the call it was running;
@@ -30,6 +33,7 @@ import logging
 import multiprocessing
 import signal
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIB = 1024 * 1024
+_READY = "ready"
+"""A worker's first answer to a call: imported and set up, now running it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +57,10 @@ class IsolationLimits:
     workers: int = 2
     """Worker processes (calls run in parallel up to this); 0 runs calls in a thread."""
     timeout: float = 30.0
-    """Seconds one call may take, from when its worker receives it."""
+    """Seconds one call may take, from when its worker is ready to run it."""
+    startup: float = 300.0
+    """Seconds a worker may take to start and import what a call needs (a safety net for a
+    worker that hangs before it runs anything: no input reaches it before then)."""
     memory_bytes: int = 1024 * MIB
     """Address space of one worker process."""
     calls_per_worker: int = 500
@@ -61,6 +70,7 @@ class IsolationLimits:
         if (
             self.workers < 0
             or self.timeout <= 0
+            or self.startup <= 0
             or self.memory_bytes < 64 * MIB
             or self.calls_per_worker < 1
         ):
@@ -85,6 +95,11 @@ class ParserPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._slots = asyncio.Semaphore(max(self._limits.workers, 1))
+        self._threads = ThreadPoolExecutor(
+            max(self._limits.workers, 1), thread_name_prefix="newsbot-parser"
+        )
+        """Threads that wait on the workers: their own, so that callers blocked in the
+        default executor (waiting for a call of this pool) cannot starve the pool."""
         self._closed = False
         self._residents: dict[type, Callable[..., Any]] = {}
         """Instances of the classes calls named, when calls run in this process."""
@@ -121,8 +136,8 @@ class ParserPool:
             self._busy.add(worker)
             keep = False
             try:
-                outcome, value = await asyncio.to_thread(
-                    self._exchange, worker, (function, args, kwargs)
+                outcome, value = await asyncio.get_running_loop().run_in_executor(
+                    self._threads, self._exchange, worker, (function, args, kwargs)
                 )
                 keep = outcome != "fatal"
             except TimeoutError:
@@ -157,10 +172,11 @@ class ParserPool:
         for worker in workers:
             _stop(worker)
         await asyncio.to_thread(_reap, workers)
+        self._threads.shutdown(wait=False)
 
     async def _start(self, error: type[NewsbotError]) -> _Worker:
         try:
-            return await asyncio.to_thread(self._spawn)
+            return await asyncio.get_running_loop().run_in_executor(self._threads, self._spawn)
         except OSError as failure:
             raise error(f"cannot start a parser process: {failure}") from None
 
@@ -177,8 +193,14 @@ class ParserPool:
         return _Worker(process, ours)
 
     def _exchange(self, worker: _Worker, request: tuple[Any, ...]) -> tuple[str, Any]:
-        """Send one call and wait for its answer (blocking: run in a thread)."""
+        """Send one call and wait for its answer (blocking: run in a thread). The timeout
+        starts when the worker says it is ready to run the call."""
         worker.connection.send(request)
+        if not worker.connection.poll(self._limits.startup):
+            raise TimeoutError
+        outcome, value = worker.connection.recv()
+        if outcome != _READY:
+            return outcome, value
         if not worker.connection.poll(self._limits.timeout):
             raise TimeoutError
         outcome, value = worker.connection.recv()
@@ -214,16 +236,14 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
             function, args, kwargs = connection.recv()
         except (EOFError, OSError):
             return
-        try:
-            answer: tuple[str, Any] = ("ok", _resident(residents, function)(*args, **kwargs))
-        except NewsbotError as error:
-            answer = ("error", error)
-        except MemoryError:
-            answer = ("fatal", f"it needs more than {memory_bytes // MIB} MB of memory")
-        except RecursionError:
-            answer = ("error", "it is nested too deeply")
-        except Exception as error:  # a bug on one document must not end the worker
-            answer = ("error", f"{type(error).__name__}: {error}")
+        answer = _outcome(memory_bytes, _resident, residents, function)
+        if answer[0] == "ok":  # imported and set up (not timed): now the timed call
+            target = answer[1]
+            try:
+                connection.send((_READY, None))
+            except (EOFError, OSError):
+                return
+            answer = _outcome(memory_bytes, target, *args, **kwargs)
         try:
             connection.send(answer)
         except (EOFError, OSError):
@@ -235,6 +255,22 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
             connection.send(("error", f"its result could not be sent back: {error}"))
         if answer[0] == "fatal":
             return
+
+
+def _outcome(
+    memory_bytes: int, function: Callable[..., Any], *args: Any, **kwargs: Any
+) -> tuple[str, Any]:
+    """``function(*args, **kwargs)``'s value or failure, as the answer sent to the pool."""
+    try:
+        return ("ok", function(*args, **kwargs))
+    except NewsbotError as error:
+        return ("error", error)
+    except MemoryError:
+        return ("fatal", f"it needs more than {memory_bytes // MIB} MB of memory")
+    except RecursionError:
+        return ("error", "it is nested too deeply")
+    except Exception as error:  # a bug on one document must not end the worker
+        return ("error", f"{type(error).__name__}: {error}")
 
 
 def _resident(residents: dict[type, Callable[..., Any]], function: Any) -> Callable[..., Any]:

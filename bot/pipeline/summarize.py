@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
 from sumy.nlp.stemmers import Stemmer
@@ -26,13 +27,24 @@ from bot.pipeline.tokenize import NewsTokenizer, split_sentences
 
 __all__ = [
     "ALGORITHMS",
+    "MAX_SUMMARY_CHARS",
+    "MAX_SUMMARY_SENTENCES",
+    "ResidentSummarizer",
     "StoryDocument",
     "StorySentence",
     "Summarizer",
     "Summary",
     "article_paragraphs",
+    "lead_summary",
     "summary_length",
 ]
+
+MAX_SUMMARY_CHARS = 30_000
+"""Characters of an article the summariser reads (the longest of 1,500 real articles in
+``shared/data`` has 23,304): text beyond is never cleaned, split or ranked."""
+MAX_SUMMARY_SENTENCES = 400
+"""Sentences of an article the summariser ranks (the most in those articles is 201). Ranking
+compares sentences pairwise, so this cap bounds its memory (400 x 400 floats: 1.3 MB)."""
 
 ALGORITHMS: tuple[str, ...] = ("news", "lexrank", "textrank", "lsa", "luhn", "edmundson", "lead")
 
@@ -121,20 +133,37 @@ def summary_length(sentence_count: int, wanted: int) -> int:
     return max(1, sentence_count - 1)
 
 
+LEAD_CHARS = 2_000
+"""Characters :func:`lead_summary` reads."""
+
+
+def lead_summary(text: str, wanted: int) -> Summary:
+    """The first ``wanted`` sentences of the article's first ``LEAD_CHARS`` characters,
+    uncleaned and unranked: the cheap stand-in when summarising failed."""
+    sentences = split_sentences(text[:LEAD_CHARS])
+    count = summary_length(len(sentences), wanted)
+    return Summary(tuple(sentences[:count]), tuple(range(count)), len(sentences))
+
+
 def article_paragraphs(text: str) -> list[list[str]]:
-    """The cleaned article as paragraphs of sentences, boilerplate sentences dropped."""
+    """The cleaned article as paragraphs of sentences, boilerplate sentences dropped; only
+    its first ``MAX_SUMMARY_CHARS`` characters and ``MAX_SUMMARY_SENTENCES`` sentences."""
     paragraphs = []
-    for block in clean_text(text).split("\n\n"):
-        sentences = [s for s in split_sentences(block) if not is_boilerplate(s)]
+    room = MAX_SUMMARY_SENTENCES
+    for block in clean_text(text[:MAX_SUMMARY_CHARS]).split("\n\n"):
+        sentences = [s for s in split_sentences(block) if not is_boilerplate(s)][:room]
         if sentences:
             paragraphs.append(sentences)
+            room -= len(sentences)
+        if room == 0:
+            break
     return paragraphs
 
 
 class Summarizer:
     """Extractive summariser; build one and reuse it (it holds sumy objects and caches)."""
 
-    __slots__ = ("_algorithm", "_count", "_ranker", "_sumy", "_tokenizer")
+    __slots__ = ("_algorithm", "_count", "_language", "_ranker", "_sumy", "_tokenizer")
 
     def __init__(
         self, sentences: int = 3, algorithm: str = "news", language: str = "english"
@@ -145,6 +174,7 @@ class Summarizer:
             raise ValueError(f"sentences must be at least 1, not {sentences}")
         self._count = sentences
         self._algorithm = algorithm
+        self._language = language
         self._tokenizer = NewsTokenizer(language)
         stemmer = Stemmer(language)
         stop_words = frozenset(get_stop_words(language))
@@ -164,6 +194,11 @@ class Summarizer:
     def algorithm(self) -> str:
         """The algorithm this summariser runs."""
         return self._algorithm
+
+    @property
+    def config(self) -> tuple[int, str, str]:
+        """(sentences, algorithm, language): what makes an equal summariser."""
+        return (self._count, self._algorithm, self._language)
 
     @property
     def sentences(self) -> int:
@@ -268,6 +303,24 @@ class Summarizer:
         position = {id(obj): index for index, obj in enumerate(sentence_objects)}
         picked = self._sumy(document, wanted)
         return [position[id(obj)] for obj in picked]
+
+
+class ResidentSummarizer:
+    """Summarisers by configuration, for a parser worker to keep between calls
+    (:class:`bot.pipeline.isolation.ParserPool` makes one per worker)."""
+
+    def __init__(self) -> None:
+        self._summarizers: dict[tuple[int, str, str], Summarizer] = {}
+
+    def __call__(self, config: tuple[int, str, str], method: str, *args: Any) -> Any:
+        """``Summarizer(*config).<method>(*args)``; ``method`` is ``summarize`` or
+        ``summarize_story``."""
+        if method not in ("summarize", "summarize_story"):
+            raise ValueError(f"unknown method {method!r}")
+        summarizer = self._summarizers.get(config)
+        if summarizer is None:
+            summarizer = self._summarizers.setdefault(config, Summarizer(*config))
+        return getattr(summarizer, method)(*args)
 
 
 def _paragraph_starts(paragraphs: list[list[str]]) -> frozenset[int]:

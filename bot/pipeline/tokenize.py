@@ -13,7 +13,7 @@ from syntok.tokenizer import Tokenizer
 
 __all__ = ["NewsTokenizer", "split_sentences", "split_words"]
 
-_LINE_BREAK = re.compile(r"\s*\n\s*")
+_LINE_BREAK = re.compile(r"(?<!\s)\s*\n\s*+")  # tried from a space run's start: linear
 _WORD_CHAR = re.compile(r"\w")
 _WORD = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['’.\-][^\W_]+)*")
 _SUMY_WORD = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’-])*$")

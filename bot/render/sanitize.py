@@ -56,7 +56,7 @@ _PREFIX_SLACK = 32
 _MENTION_GUARD = "\u200b"
 
 _NEWLINES = re.compile(r"\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
-_LINE_END_SPACES = re.compile(r"[ \t]+\n")
+_LINE_END_SPACES = re.compile(r"(?<![ \t])[ \t]+\n")  # from a run's start: linear
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _WHITESPACE = re.compile(r"\s+")
 # Discord's own link pattern (as discord.utils mirrors it): a run up to whitespace or "<",
@@ -68,7 +68,7 @@ _LINE_START_MARKUP = re.compile(r"^([ ]*)([#>+\-])", re.MULTILINE)
 _LINE_START_NUMBER = re.compile(r"^([ ]*\d+)\.(?=\s|$)", re.MULTILINE)
 _MENTION = re.compile(r"@(?=everyone|here|[!&]?\d)", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…](?:[\"'”’»)]|\\?\])*(?=\s)")
-_TRAILING_BACKSLASHES = re.compile(r"\\+$")
+_TRAILING_BACKSLASHES = re.compile(r"(?<!\\)\\+$")
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _HOST = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?")
 _URL_SAFE = "!$&'()*+,;=:@/?-._~%"

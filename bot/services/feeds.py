@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from bot.core.errors import ValidationError
+from bot.core.errors import StorageBusyError, ValidationError
 from bot.core.models import Feed, FeedRefresh
 from bot.core.ports import Store
 from bot.pipeline.opml import OpmlFeed, export_opml, parse_opml
@@ -113,7 +113,7 @@ class FeedService:
             chosen = [by_url.get(url) for url in urls]
         else:
             chosen = list(feeds)
-        tasks = [self._refresher.refresh_feed(feed) for feed in chosen if feed is not None]
+        tasks = [self._refresh_one(feed) for feed in chosen if feed is not None]
         if progress is not None:
             tasks = _counted(tasks, progress)
         results = iter(await asyncio.gather(*tasks))
@@ -121,6 +121,14 @@ class FeedService:
             next(results) if feed is not None else _not_configured(url)
             for url, feed in zip(urls or [f.url for f in chosen], chosen, strict=True)
         ]
+
+    async def _refresh_one(self, feed: Feed) -> FeedRefresh:
+        """The feed's refresh; a database that is busy or full fails that feed's line only
+        (nothing of it is stored, so it is simply read again next time)."""
+        try:
+            return await self._refresher.refresh_feed(feed)
+        except StorageBusyError as error:
+            return FeedRefresh(feed=feed, status="error", error=str(error))
 
     async def add_guild_feed(
         self,

@@ -94,7 +94,7 @@ async def test_summarize_a_page(channel: ConsoleChannel, feed_server: FeedServer
         ("/brief news 9999", "/brief: hours must be between 1 and 720, got 9999"),
         ("/latest 0", "/latest: count must be between 1 and 25, got 0"),
         ("/search", "/search: give something to search for"),
-        ('/search "unclosed', "Cannot read the arguments: No closing quotation."),
+        ('/search "unclosed', "No articles match “unclosed”."),
         ("/search " + "x" * 300, "/search: the search query is longer than 200 characters"),
         ("/summarize", "/summarize: give one URL"),
         ("/summarize ftp://example.com/x", "/summarize: "),
@@ -107,6 +107,25 @@ async def test_bad_input_gets_one_line(channel: ConsoleChannel, line: str, expec
     if line != "/help":
         assert "\n" not in answer
         assert "Traceback" not in answer
+
+
+@pytest.mark.parametrize("line", ["/brief ²", "/latest ³", "/brief news ٣", "/latest 5²"])
+async def test_digits_int_cannot_read_are_words_not_a_crash(
+    channel: ConsoleChannel, line: str
+) -> None:
+    """``"²".isdigit()`` is true but ``int("²")`` fails: such a word is a topic or source."""
+    answer = await channel.handle(line)
+    assert answer.startswith(
+        ("Briefing", "Nothing new", "No stories", "No articles", "/brief: ", "/latest: ")
+    )
+    assert "failed unexpectedly" not in answer
+
+
+async def test_apostrophes_are_part_of_words(channel: ConsoleChannel) -> None:
+    answer = await channel.handle("/search Biden's strikes")
+    assert answer.splitlines()[0].startswith("1 result for “Biden's strikes”")
+    assert "airstrikes" in answer
+    assert (await channel.handle("/brief Biden's")).startswith(("Briefing", "Nothing new"))
 
 
 async def test_run_reads_until_end_of_input(channel: ConsoleChannel) -> None:

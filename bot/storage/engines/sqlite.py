@@ -14,7 +14,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.sql.dml import Insert
 
-from bot.core.errors import StorageBusyError
+from bot.core.errors import StorageBusyError, StorageError, StorageFullError
 from bot.core.models import SNIPPET_END, SNIPPET_START
 from bot.core.query import Query
 from bot.storage.engines import RankedRow, SearchQuery, compile_query
@@ -97,8 +97,18 @@ class SqliteDialect:
     def create_engine(self, url: URL, *, busy_timeout: float) -> Engine:
         """Creates the file's folder; a write waits ``busy_timeout`` seconds for another
         writer's lock, then raises :class:`StorageBusyError`."""
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        database = url.database
+        if not database or database == ":memory:" or url.query.get("mode") == "memory":
+            raise StorageError(
+                f"the database URL {url.render_as_string()!r} names no file; use sqlite:///path"
+            )
+        folder = Path(database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"cannot create the database folder {folder}: {error.strerror}"
+            ) from None
         engine = sqlalchemy_engine(url, connect_args={"timeout": busy_timeout})
         event.listen(engine, "connect", _configure_connection)
         event.listen(engine, "handle_error", _raise_busy)
@@ -181,9 +191,19 @@ def _configure_connection(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _raise_busy(context: Any) -> None:
-    """SQLite's "database is locked" (after the busy timeout) as :class:`StorageBusyError`."""
+    """SQLite's "database is locked" (after the busy timeout) as :class:`StorageBusyError`,
+    a full or failing disk as :class:`StorageFullError`: try again later, either way."""
     original = context.original_exception
     name = getattr(original, "sqlite_errorname", "")
+    where = context.engine.url.database if context.engine is not None else "the database"
+    if name.startswith("SQLITE_FULL") or "database or disk is full" in str(original):
+        raise StorageFullError(f"the disk holding {where} is full") from None
+    if name.startswith("SQLITE_IOERR") or "disk I/O error" in str(original):
+        # A write refused by the system (over a size limit: EFBIG) or a failing disk; the
+        # statement (which may hold article text) stays out of the message.
+        raise StorageFullError(
+            f"cannot write to the disk holding {where} (full or failing)"
+        ) from None
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(original):
         raise StorageBusyError(
             "the database is busy (another writer holds its lock); try again in a moment"

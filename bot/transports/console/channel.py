@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import shlex
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -34,6 +34,23 @@ HELP = """Commands:
   /quit                     leave (so does Ctrl-D)"""
 
 _PROMPT = "newsbot> "
+_ARGUMENT = re.compile(r'"([^"]*)"?|([^\s"]+)')
+"""One argument: a double-quoted phrase (to the end of the line if unclosed) or a word.
+Apostrophes are part of words ("Biden's"), never quotes."""
+
+
+def split_arguments(text: str) -> list[str]:
+    """The words and "quoted phrases" of a command line."""
+    return [
+        phrase if word is None else word
+        for phrase, word in (m.group(1, 2) for m in _ARGUMENT.finditer(text))
+        if (phrase or word)
+    ]
+
+
+def _is_count(text: str) -> bool:
+    """True for ASCII digits only (``"²".isdigit()`` is true, but ``int("²")`` fails)."""
+    return text.isascii() and text.isdigit()
 
 
 class ConsoleChannel:
@@ -96,10 +113,7 @@ class ConsoleChannel:
         command = self._commands.get(name.lower())
         if command is None:
             return f"Unknown command /{name}. Type /help for the list."
-        try:
-            args = shlex.split(rest)
-        except ValueError as error:
-            return f"Cannot read the arguments: {error}."
+        args = split_arguments(rest)
         started, outcome = time.perf_counter(), "error"
         try:
             answer = await command(args)
@@ -116,14 +130,14 @@ class ConsoleChannel:
 
     async def _brief(self, args: list[str]) -> str:
         hours = None
-        if args and args[-1].isdigit():
+        if args and _is_count(args[-1]):
             hours = int(args.pop())
         topic = " ".join(args) or None
         return render_briefing(await self._briefings.brief(topic=topic, hours=hours))
 
     async def _latest(self, args: list[str]) -> str:
         count = 5
-        if args and args[-1].isdigit():
+        if args and _is_count(args[-1]):
             count = int(args.pop())
         source = " ".join(args) or None
         return render_articles(await self._search.latest(count=count, source=source))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 import yarl
 from discord.ext import commands
@@ -64,8 +65,12 @@ class NewsBot(commands.Bot):
         self._on_first_ready: Callable[[], None] | None = None
         self._closed = asyncio.Event()
         self._disconnected_since: float | None = time.monotonic()
+        self.login_deadline: asyncio.Timeout | None = None
+        """Bounds logging in until Discord answers; lifted once it has (set-up follows)."""
 
     async def setup_hook(self) -> None:
+        if self.login_deadline is not None:  # Discord answered: command sync may wait on limits
+            self.login_deadline.reschedule(None)
         if not self._serve_commands:
             return
         from bot.transports.discord.cogs import admin, news, stories, subscriptions
@@ -180,11 +185,16 @@ def build_bot(services: Services, settings: DiscordSettings, *, gateway: bool = 
     )
 
 
-async def run_bot(bot: NewsBot, settings: DiscordSettings) -> None:
-    """Connect and serve until the process is stopped; a rejected token is a ConfigError."""
+async def run_bot(
+    bot: NewsBot, settings: DiscordSettings, *, connect_timeout: float = 10.0
+) -> None:
+    """Connect and serve until the process is stopped. A rejected token, or a REST API that
+    cannot be reached or does not answer within ``connect_timeout`` seconds, is a
+    ConfigError."""
     async with bot:
+        await _log_in(bot, settings, connect_timeout)
         try:
-            await bot.start(settings.token)
+            await bot.connect()
         except discord.LoginFailure as error:
             raise ConfigError("DISCORD_TOKEN", "Discord rejected the token") from error
         except discord.PrivilegedIntentsRequired as error:
@@ -192,18 +202,38 @@ async def run_bot(bot: NewsBot, settings: DiscordSettings) -> None:
 
 
 async def run_rest_only(
-    bot: NewsBot, settings: DiscordSettings, on_login: Callable[[], None]
+    bot: NewsBot,
+    settings: DiscordSettings,
+    on_login: Callable[[], None],
+    *,
+    connect_timeout: float = 10.0,
 ) -> None:
     """Log in to Discord's REST API without a gateway connection, call ``on_login``, and
-    wait until the bot is closed; a rejected token is a ConfigError."""
+    wait until the bot is closed; login fails as :func:`run_bot`'s does."""
     async with bot:
-        try:
-            await bot.login(settings.token)
-        except discord.LoginFailure as error:
-            raise ConfigError("DISCORD_TOKEN", "Discord rejected the token") from error
+        await _log_in(bot, settings, connect_timeout)
         log.info("logged in to Discord as %s (REST only, no gateway)", bot.user)
         on_login()
         await bot.wait_closed()
+
+
+async def _log_in(bot: NewsBot, settings: DiscordSettings, connect_timeout: float) -> None:
+    """Log in, or a ConfigError naming what went wrong (within ``connect_timeout``)."""
+    try:
+        async with asyncio.timeout(connect_timeout) as bot.login_deadline:
+            await bot.login(settings.token)
+    except TimeoutError:
+        raise ConfigError(
+            "DISCORD_API_BASE",
+            f"{settings.api_base} did not answer within {connect_timeout:g} seconds",
+        ) from None
+    except (OSError, aiohttp.ClientError, ValueError) as error:
+        raise ConfigError(
+            "DISCORD_API_BASE",
+            f"cannot reach {settings.api_base}: {error or type(error).__name__}",
+        ) from None
+    except discord.LoginFailure as error:
+        raise ConfigError("DISCORD_TOKEN", "Discord rejected the token") from error
 
 
 def _read_json(path: Path) -> dict[str, str]:
