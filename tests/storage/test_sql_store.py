@@ -72,7 +72,7 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path) -> None:
         "schedules",
     } <= tables
     assert mode == "wal"
-    assert revision == "0009"
+    assert revision == "0011"
 
 
 def test_reopening_keeps_data(database_url: str) -> None:
