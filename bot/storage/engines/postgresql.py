@@ -50,7 +50,7 @@ _HEADLINE = (
 _ARTICLE_COLUMNS = ", ".join(f"articles.{column.name}" for column in articles.c)
 """The columns of :data:`~bot.storage.schema.articles` (not the ``search`` vector)."""
 _NEWEST_PK = text("SELECT max(pk) FROM articles")
-_FIRST_SPAN = 4
+_FIRST_SPAN = 8
 """A search first looks for its candidates among the newest ``candidates`` times this many
 articles (an index range on ``pk`` the planner intersects with the full-text index), then in
 spans this many times wider, until it has all its candidates or has looked everywhere: a
