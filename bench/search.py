@@ -16,7 +16,8 @@ services on it (``open_services``, the clock fixed at the store's "now") and tim
 call after another:
 
 * ``SearchService.search`` for words of every frequency (the most common content words down
-  to names that occur a handful of times), two-word queries and phrases;
+  to names that occur a handful of times), two-word queries and phrases; common and
+  mid-frequency words and phrases again within the last 24 hours;
 * ``BriefingService.brief`` without a topic (the day's top stories) and with one: the first
   call summarises the stories shown (summaries are lazy) and the next one finds them cached.
   First calls without a topic are repeated by clearing the shown articles' summaries between
@@ -51,6 +52,9 @@ from _support import (
     reset_database,
     run_in_child,
 )
+
+WINDOWED_KINDS = ("common word", "mid-frequency word", "phrase")
+"""Kinds of query also timed with an hours window (``/search ... hours:24``)."""
 
 
 def search_queries(size: int, count: int) -> dict[str, list[str]]:
@@ -101,6 +105,11 @@ async def _run_bot(database: ArticleDatabase, queries: dict[str, list[str]], bri
             for text in texts:
                 found = await timed(f"/search {kind}", services.search.search(text))
                 hits.setdefault(kind, []).append(len(found))  # type: ignore[arg-type]
+        for kind in WINDOWED_KINDS:
+            for text in queries[kind]:
+                windowed = f"{kind}, last 24 h"
+                found = await timed(f"/search {windowed}", services.search.search(text, hours=24))
+                hits.setdefault(windowed, []).append(len(found))  # type: ignore[arg-type]
         topics = queries["mid-frequency word"][:briefs]
         for _ in range(briefs):
             briefing = await timed("/brief, first call", services.briefings.brief())
