@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import multiprocessing
 import os
 import platform
@@ -15,6 +16,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -386,10 +388,26 @@ class ArticleDatabase:
     path: Path
     size: int
     now: datetime
+    postgres_url: str = ""
+    """The store's SQLAlchemy URL when it is a PostgreSQL database (``path`` is then only a
+    folder for the bot's other files)."""
 
     @property
     def url(self) -> str:
-        return f"sqlite:///{self.path}"
+        return self.postgres_url or f"sqlite:///{self.path}"
+
+    def size_mib(self) -> float:
+        """The store's size on disk."""
+        if not self.postgres_url:
+            return self.path.stat().st_size / MIB
+        from sqlalchemy import create_engine
+
+        engine = create_engine(self.postgres_url)
+        with engine.connect() as connection:
+            size = connection.exec_driver_sql("SELECT pg_database_size(current_database())")
+            value = int(size.scalar_one())
+        engine.dispose()
+        return value / MIB
 
 
 def article_database(size: int, *, log: Any = print) -> ArticleDatabase:
@@ -426,7 +444,6 @@ def feed_path(number: int) -> str:
 def _generate(path: Path, size: int, now: datetime, log: Any) -> None:
     from sqlalchemy import create_engine, event
 
-    from bot.core.urls import article_id
     from bot.storage.schema import articles, feeds
     from bot.storage.sql import SqlStore
 
@@ -439,8 +456,6 @@ def _generate(path: Path, size: int, now: datetime, log: Any) -> None:
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("PRAGMA cache_size=-200000")
 
-    text = NewsText(seed=size)
-    rng = np.random.default_rng(size)
     created = now - timedelta(days=RETENTION_DAYS + 1)
     with engine.begin() as connection:
         connection.execute(
@@ -457,11 +472,37 @@ def _generate(path: Path, size: int, now: datetime, log: Any) -> None:
                 for number in range(FEEDS_IN_DB)
             ],
         )
+    for start, values in _article_rows(size, now):
+        rows = [dict(zip(_COPY_COLUMNS, row, strict=True)) for row in values]
+        for row in rows:
+            for key in ("published_at", "first_seen_at"):
+                row[key] = datetime.fromisoformat(row[key]).replace(tzinfo=UTC)
+        with engine.begin() as connection:
+            connection.execute(articles.insert(), rows)
+            connection.exec_driver_sql(
+                "INSERT INTO article_feeds (article_id, feed_id, first_seen_at) "
+                "SELECT id, feed_id, first_seen_at FROM articles WHERE pk > ?",
+                (start,),
+            )
+        if (start // _CHUNK_ROWS) % 20 == 19:
+            log(f"  {start + len(rows):,} articles")
+    engine.dispose()
+
+
+_CHUNK_ROWS = 5000
+
+
+def _article_rows(size: int, now: datetime) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """The generated articles, a chunk at a time: (number of the first, rows of values in
+    ``_COPY_COLUMNS`` order, times as naive UTC ISO text)."""
+    from bot.core.urls import article_id
+
+    text = NewsText(seed=size)
+    rng = np.random.default_rng(size)
     span = RETENTION_DAYS * 86400
-    chunk = 5000
     recent_stories: list[str] = []
-    for start in range(0, size, chunk):
-        count = min(chunk, size - start)
+    for start in range(0, size, _CHUNK_ROWS):
+        count = min(_CHUNK_ROWS, size - start)
         documents = text.documents(start, count)
         jitter = rng.uniform(0, 600, size=count)
         joins = rng.random(count) < STORY_SHARE
@@ -473,7 +514,7 @@ def _generate(path: Path, size: int, now: datetime, log: Any) -> None:
             key = article_id(url)
             # publication times grow with the article number, as they do when feeds are polled
             age = span * (size - number) / size + float(jitter[index])
-            published = now - timedelta(seconds=age)
+            published = (now - timedelta(seconds=age)).replace(tzinfo=None).isoformat()
             story = key
             if joins[index] and recent_stories:
                 story = recent_stories[int(picks[index]) % len(recent_stories)]
@@ -481,41 +522,150 @@ def _generate(path: Path, size: int, now: datetime, log: Any) -> None:
             if len(recent_stories) > 200:
                 recent_stories.pop(0)
             feed = number % FEEDS_IN_DB + 1
-            rows.append(
-                {
-                    "id": key,
-                    "url": url,
-                    "title": title,
-                    "source_name": f"Source {feed % SOURCE_NAMES}",
-                    "feed_id": feed,
-                    "published_at": published,
-                    "first_seen_at": published,
-                    "language": "en",
-                    "text": body,
-                    "story_id": story,
-                }
-            )
-        with engine.begin() as connection:
-            connection.execute(articles.insert(), rows)
-            connection.exec_driver_sql(
-                "INSERT INTO article_feeds (article_id, feed_id, first_seen_at) "
-                "SELECT id, feed_id, first_seen_at FROM articles WHERE pk > ?",
-                (start,),
-            )
-        if (start // chunk) % 20 == 19:
-            log(f"  {start + count:,} articles")
-    engine.dispose()
+            source = f"Source {feed % SOURCE_NAMES}"
+            rows.append((key, url, title, source, feed, published, published, "en", body, story))
+        yield start, rows
 
 
 def reset_database(database: ArticleDatabase) -> None:
     """Undo what an earlier run wrote: cached summaries, briefed stories, the outbox."""
-    with sqlite3.connect(database.path) as connection:
+    execute_in(
+        database,
+        "UPDATE articles SET summary = NULL, sentence_count = NULL WHERE summary IS NOT NULL",
+        "DELETE FROM outbox",
+        "DELETE FROM briefed_stories",
+    )
+
+
+def execute_in(database: ArticleDatabase, *statements: str, rows: Sequence[Any] = ()) -> None:
+    """Run SQL statements (each once, or once per row of parameters) in one transaction on
+    the store, whichever engine it is on."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database.url)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement), list(rows) or None)
+    engine.dispose()
+
+
+# --- cached PostgreSQL article databases ----------------------------------------------------
+
+_COPY_COLUMNS = (
+    "id", "url", "title", "source_name", "feed_id", "published_at", "first_seen_at", "language",
+    "text", "story_id",
+)  # fmt: skip
+
+
+@contextmanager
+def bench_postgres(admin_url: str | None) -> Iterator[str]:
+    """The URL of a PostgreSQL role that may create databases: ``admin_url``, or a pgserver
+    server whose data folder is kept under the bench cache (so a built store is reused),
+    stopped afterwards."""
+    if admin_url:
+        yield admin_url
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
+        import pgserver
+
+    folder = CACHE / "postgres-search"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(folder, cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+def postgres_article_database(admin_url: str, size: int, *, log: Any = print) -> ArticleDatabase:
+    """The PostgreSQL twin of :func:`article_database` (the same generated articles, feeds
+    and stories) on the server of ``admin_url``, built on first use by COPY with the
+    full-text index created once at the end, and kept for later runs."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"articles_{size}_{_schema_revision()}"
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    folder = CACHE / name
+    folder.mkdir(parents=True, exist_ok=True)
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if exists.fetchone():
+            with psycopg.connect(_conninfo(url), autocommit=True) as built:
+                row = (
+                    built.execute(
+                        "SELECT now_at FROM bench_built WHERE size = %s", [size]
+                    ).fetchone()
+                    if _has_table(built, "bench_built")
+                    else None
+                )
+            if row:
+                return ArticleDatabase(folder, size, row[0], url)
+            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    now = datetime.now(UTC).replace(microsecond=0)
+    started = time.perf_counter()
+    log(f"generating {size:,} articles into PostgreSQL database {name} (kept for later runs) ...")
+    _generate_postgres(url, size, now, log)
+    log(f"generated in {time.perf_counter() - started:.0f} s")
+    return ArticleDatabase(folder, size, now, url)
+
+
+def _conninfo(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _has_table(connection: Any, name: str) -> bool:
+    found = connection.execute("SELECT to_regclass(%s)", [name]).fetchone()
+    return bool(found and found[0])
+
+
+def _generate_postgres(url: str, size: int, now: datetime, log: Any) -> None:
+    import psycopg
+
+    from bot.storage.sql import SqlStore
+
+    SqlStore.open(url).close()  # the schema, by the real migrations
+    with psycopg.connect(_conninfo(url), autocommit=True) as connection:
+        connection.execute("DROP INDEX IF EXISTS ix_articles_search")
+        created = now - timedelta(days=RETENTION_DAYS + 1)
         connection.execute(
-            "UPDATE articles SET summary = NULL, sentence_count = NULL WHERE summary IS NOT NULL"
+            "INSERT INTO feeds (url, name, guild_id, channel_id, initialized, created_at) "
+            "SELECT 'http://feeds.invalid/' || (n - 1), 'Source ' || ((n - 1) %% %s), "
+            "(n - 1) %% 50, 1000 + (n - 1) %% 50, true, %s FROM generate_series(1, %s) AS n",
+            [SOURCE_NAMES, created, FEEDS_IN_DB],
         )
-        connection.execute("DELETE FROM outbox")
-        connection.execute("DELETE FROM briefed_stories")
-    sqlite3.connect(database.path).close()
+        for first, rows in _article_rows(size, now):
+            buffer = io.StringIO()
+            for values in rows:
+                buffer.write("\t".join(_copy_escape(str(value)) for value in values) + "\n")
+            with connection.cursor() as cursor:
+                copy = f"COPY articles ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+                with cursor.copy(copy) as writer:  # type: ignore[arg-type]
+                    writer.write(buffer.getvalue())
+            if (first // _CHUNK_ROWS) % 20 == 19:
+                log(f"  {first + len(rows):,} articles")
+        connection.execute(
+            "INSERT INTO article_feeds (article_id, feed_id, first_seen_at) "
+            "SELECT id, feed_id, first_seen_at FROM articles"
+        )
+        log("  building the full-text index ...")
+        connection.execute("SET maintenance_work_mem = '512MB'")
+        connection.execute("CREATE INDEX ix_articles_search ON articles USING GIN (search)")
+        connection.execute("VACUUM ANALYZE articles")
+        connection.execute("CREATE TABLE bench_built (size bigint, now_at timestamptz)")
+        connection.execute("INSERT INTO bench_built VALUES (%s, %s)", [size, now])
+
+
+def _copy_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "")
 
 
 def point_feeds(database: ArticleDatabase, server: FeedServerProcess) -> None:

@@ -72,7 +72,7 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path) -> None:
         "schedules",
     } <= tables
     assert mode == "wal"
-    assert revision == "0009"
+    assert revision == "0011"
 
 
 def test_reopening_keeps_data(database_url: str) -> None:
@@ -491,3 +491,91 @@ def test_a_guild_sees_public_and_its_own_feeds_articles_only(store: SqlStore) ->
     )
     assert store.visible_article_ids(1, ["p", "m", "t", "gone"]) == {"p", "m", "gone"}
     assert store.visible_article_ids(2, ["p", "m", "t"]) == {"p", "t"}
+
+
+def test_search_widens_its_look_back_until_it_has_its_newest_matches(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    matching = {1, 5, 30}
+    store.store_articles(
+        feed.id,
+        [
+            article(
+                f"n{number}",
+                f"Report {number}",
+                "A glacier retreats." if number in matching else "Nothing here.",
+                feed_id=feed.id,
+                hours_ago=100 - number,
+            )
+            for number in range(40)  # stored oldest first: later numbers are newer
+        ],
+        STATE,
+        NOW,
+    )
+    monkeypatch.setattr("bot.storage.articles.SEARCH_CANDIDATES", 2)
+    # the newest 8 articles hold no match: the search looks further back for its two
+    assert [hit.article.id for hit in store.search("glacier")] == ["n30", "n5"]
+    since = NOW - timedelta(hours=90)  # n10 and newer
+    assert [hit.article.id for hit in store.search("glacier", since=since)] == ["n30"]
+
+
+def test_a_phrase_is_found_behind_many_articles_holding_its_words_apart(store: SqlStore) -> None:
+    feed = store.add_feed("https://a.example/rss", "A")
+    store.store_articles(
+        feed.id,
+        [article("phrase", "Birds", "A red kite circled.", feed_id=feed.id, hours_ago=200)]
+        + [
+            article(f"apart{n}", "Birds", "A kite, then a red car.", feed_id=feed.id)
+            for n in range(30)
+        ],
+        STATE,
+        NOW,
+    )
+    assert [hit.article.id for hit in store.search('"red kite"')] == ["phrase"]
+    assert len(store.search("red kite", limit=50)) == 31
+
+
+def test_postgresql_checks_a_phrase_in_the_newest_articles_holding_its_words(
+    store: SqlStore, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite finds phrases in its index")
+    feed = store.add_feed("https://a.example/rss", "A")
+    store.store_articles(
+        feed.id,
+        [
+            article("old", "Birds", "A red kite circled.", feed_id=feed.id, hours_ago=9),
+            article("apart", "Birds", "A kite, then a red car.", feed_id=feed.id, hours_ago=5),
+            article("new", "Birds", "Another red kite.", feed_id=feed.id, hours_ago=1),
+        ],
+        STATE,
+        NOW,
+    )
+    monkeypatch.setattr("bot.storage.engines.postgresql.PHRASE_CHECKS", 2)
+    assert [hit.article.id for hit in store.search('"red kite"')] == ["new"]
+
+
+def test_postgresql_ranks_on_the_title_and_the_opening_of_the_text(
+    store: SqlStore, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite ranks with bm25 over the whole text")
+    feed = store.add_feed("https://a.example/rss", "A")
+    filler = "Ordinary words fill this paragraph of the report. " * 10  # past the opening
+    store.store_articles(
+        feed.id,
+        [
+            article("deep", "Port news", filler + "Walrus sighted.", feed_id=feed.id),
+            article(
+                "opening", "Port news", "Walrus sighted. " + filler, feed_id=feed.id, hours_ago=2
+            ),
+            article("title", "Walrus in the port", filler, feed_id=feed.id, hours_ago=3),
+        ],
+        STATE,
+        NOW,
+    )
+    hits = store.search("walrus")
+    assert [hit.article.id for hit in hits] == ["title", "opening", "deep"]
+    assert hits[0].score > hits[1].score > hits[2].score == 0
+    assert "\x02Walrus\x03" in hits[2].snippet

@@ -5,6 +5,8 @@ session-level advisory locks."""
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,11 +29,12 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageBusyError
 from bot.core.models import SNIPPET_END, SNIPPET_START
-from bot.core.query import Query
+from bot.core.query import And, Query, Term
+from bot.core.query import Phrase as PhraseNode
 from bot.storage.engines import RankedRow, SearchQuery, compile_query
 from bot.storage.schema import UTCDateTime, articles
 
-__all__ = ["TEXT_SEARCH_CONFIG", "AdvisoryLock", "PostgresDialect", "advisory_key"]
+__all__ = ["PHRASE_CHECKS", "TEXT_SEARCH_CONFIG", "AdvisoryLock", "PostgresDialect", "advisory_key"]
 
 TEXT_SEARCH_CONFIG = "english"
 """The text search configuration of ``articles.search`` (stemming, English stop words);
@@ -46,6 +49,27 @@ _HEADLINE = (
 )
 _ARTICLE_COLUMNS = ", ".join(f"articles.{column.name}" for column in articles.c)
 """The columns of :data:`~bot.storage.schema.articles` (not the ``search`` vector)."""
+_NEWEST_PK = text("SELECT max(pk) FROM articles")
+_NO_INDEX_WALK = text("SET LOCAL enable_indexscan = off")
+_INDEX_WALK = text("SET LOCAL enable_indexscan TO DEFAULT")
+_FIRST_SPAN = 4
+"""A search first looks for its candidates among the newest ``candidates`` times this many
+articles (an index range on ``pk`` the planner intersects with the full-text index), then
+further back, as far as the matches found so far say it takes (eight times further when none
+were), until it has all its candidates or has looked everywhere: a common word's newest
+matches are found without visiting its older ones."""
+_SPAN_GROWTH = 8
+
+
+def _score(vector: str) -> str:
+    """A candidate's score, computed as it is found (the sorts then carry numbers, not
+    vectors)."""
+    return f"ts_rank('{_WEIGHTS}', {vector}, q.query) AS score"
+
+
+PHRASE_CHECKS = 1000
+"""How many of the newest articles holding all the words of a query's phrases are checked for
+the phrases themselves."""
 _BUSY_STATES = {"55P03", "40P01", "40001"}
 """Lock not available (``lock_timeout``), deadlock, serialisation failure: try again."""
 
@@ -55,40 +79,66 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-def _tsquery(query: SearchQuery) -> tuple[str, dict[str, str]]:
-    """The query as ``tsquery`` SQL with its parameters: every phrase must match, words of a
-    phrase adjacent (``phraseto_tsquery``); stop words drop out."""
-    parts = [
-        f"phraseto_tsquery('{TEXT_SEARCH_CONFIG}', :phrase{index})"
-        for index in range(len(query.phrases))
-    ]
-    values = {f"phrase{index}": " ".join(phrase) for index, phrase in enumerate(query.phrases)}
-    return " && ".join(parts), values
+_SINGLE_WORD = re.compile(r"\w+")
 
 
-def _parsed_tsquery(query: Query) -> tuple[str, dict[str, str]] | None:
-    """A parsed query as ``tsquery`` SQL with its parameters: words and phrases as
-    ``phraseto_tsquery``, ``AND`` as ``&&``, ``OR`` as ``||``, ``NOT`` as ``!!`` (see
+@dataclass(frozen=True, slots=True)
+class _CompiledQuery:
+    """A query as ``tsquery`` SQL: ``exact`` is the query itself; ``words`` requires the
+    words of its phrases without their order (phrases as ``plainto_tsquery``, no ``NOT``),
+    which the GIN index answers without reading any article; ``values`` are the parameters
+    of both. ``has_phrases``: the two differ (a phrase must be checked in the article)."""
+
+    exact: str
+    words: str
+    values: dict[str, str]
+    has_phrases: bool
+
+
+def _compile(query: SearchQuery | Query) -> _CompiledQuery | None:
+    """Words and phrases as ``phraseto_tsquery`` (stop words drop out), ``AND`` as ``&&``,
+    ``OR`` as ``||``, ``NOT`` as ``!!``; None when the index cannot narrow the query (see
     :func:`compile_query` for ``source:``)."""
     values: dict[str, str] = {}
+    phrases = False
 
-    def phrase(words: tuple[str, ...]) -> str | None:
+    def parameter(words: tuple[str, ...]) -> str | None:
+        nonlocal phrases
         text = " ".join(words).strip()
         if not text:
             return None
+        phrases = phrases or not _SINGLE_WORD.fullmatch(text)
         name = f"phrase{len(values)}"
         values[name] = text
-        return f"phraseto_tsquery('{TEXT_SEARCH_CONFIG}', :{name})"
+        return name
 
-    built = compile_query(
-        query,
-        words=phrase,
-        all_of=lambda required, excluded: (
-            "(" + " && ".join(required + [f"!!{term}" for term in excluded]) + ")"
-        ),
-        any_of=lambda sides: "(" + " || ".join(sides) + ")",
-    )
-    return None if built is None else (built, values)
+    def build(function: str, keep_not: bool) -> str | None:
+        def words(found: tuple[str, ...]) -> str | None:
+            name = parameter(found)
+            return None if name is None else f"{function}('{TEXT_SEARCH_CONFIG}', :{name})"
+
+        def all_of(required: list[str], excluded: list[str]) -> str:
+            kept = [f"!!{term}" for term in excluded] if keep_not else []
+            return "(" + " && ".join(required + kept) + ")"
+
+        parsed = query if isinstance(query, Query) else _as_query(query)
+        return compile_query(
+            parsed, words=words, all_of=all_of, any_of=lambda sides: "(" + " || ".join(sides) + ")"
+        )
+
+    exact = build("phraseto_tsquery", keep_not=True)
+    if exact is None:
+        return None
+    exact_values = dict(values)
+    values.clear()
+    loose = build("plainto_tsquery", keep_not=False) or exact
+    return _CompiledQuery(exact, loose, exact_values, phrases)
+
+
+def _as_query(query: SearchQuery) -> Query:
+    """A plain search's phrases, all required, as a parsed query."""
+    phrases = [Term(words[0]) if len(words) == 1 else PhraseNode(words) for words in query.phrases]
+    return Query(And(tuple(phrases)))
 
 
 class AdvisoryLock:
@@ -182,44 +232,73 @@ class PostgresDialect:
         limit: int,
         candidates: int,
     ) -> list[RankedRow]:
-        """``ts_rank`` (title weight A, text B) over the newest matches of the GIN index."""
-        if isinstance(query, SearchQuery):
-            if not query.phrases:
-                return []
-            tsquery, values = _tsquery(query)
+        """``ts_rank`` on ``search_rank`` (the title, weight A, and the text's opening, B)
+        over the newest matches of the GIN index on ``search``. A phrase is checked in the
+        newest :data:`PHRASE_CHECKS` articles holding all its words (the index knows words,
+        not their order, so each check reads the article's whole vector)."""
+        compiled = _compile(query)
+        if compiled is None:
+            return []
+        window = "" if since is None else "AND articles.published_at >= :since "
+        wanted = PHRASE_CHECKS if compiled.has_phrases else candidates
+        if compiled.has_phrases:
+            newest = (
+                "checked AS (SELECT articles.pk, articles.search_rank, articles.search "
+                "FROM articles, q WHERE articles.search @@ q.words AND articles.pk > :floor "
+                f"{window}ORDER BY articles.pk DESC LIMIT :checks), "
+                f"newest AS (SELECT checked.pk, {_score('checked.search_rank')} "
+                "FROM checked, q "
+                "WHERE checked.search @@ q.query ORDER BY checked.pk DESC LIMIT :candidates)"
+            )
+            counted = "checked"
         else:
-            built = _parsed_tsquery(query)
-            if built is None:
-                return []
-            tsquery, values = built
-        window = "" if since is None else "WHERE newest.published_at >= :since"
+            newest = (
+                f"newest AS (SELECT articles.pk, {_score('articles.search_rank')} "
+                f"FROM articles, q WHERE articles.search @@ q.query AND articles.pk > :floor "
+                f"{window}ORDER BY articles.pk DESC LIMIT :candidates)"
+            )
+            counted = "newest"
         ranked_sql = text(
-            f"WITH q AS (SELECT {tsquery} AS query), "
-            "newest AS (SELECT articles.pk, articles.search, articles.published_at "
-            "FROM articles, q WHERE articles.search @@ q.query "
-            "ORDER BY articles.pk DESC LIMIT :candidates) "
-            "SELECT newest.pk, "
-            f"ts_rank('{_WEIGHTS}', newest.search, q.query) AS score "
-            f"FROM newest, q {window} ORDER BY score DESC, newest.pk DESC LIMIT :limit"
+            f"WITH q AS MATERIALIZED (SELECT {compiled.exact} AS query, "
+            f"{compiled.words} AS words), "
+            f"{newest} "
+            "SELECT counted.found, ranked.pk, ranked.score "
+            f"FROM (SELECT count(*) AS found FROM {counted}) AS counted "
+            "LEFT JOIN LATERAL (SELECT newest.pk, newest.score FROM newest "
+            "ORDER BY newest.score DESC, newest.pk DESC LIMIT :limit) AS ranked ON true"
         )
         if since is not None:
             ranked_sql = ranked_sql.bindparams(bindparam("since", since, type_=UTCDateTime()))
-        ranked = connection.execute(
-            ranked_sql, {**values, "candidates": candidates, "limit": limit}
-        ).all()
+        values = {**compiled.values, "candidates": candidates, "checks": PHRASE_CHECKS}
+        newest_pk = connection.execute(_NEWEST_PK).scalar() or 0
+        span = wanted * _FIRST_SPAN
+        # A walk down the primary key, testing each article's vector (read back from TOAST),
+        # is what the planner picks when it expects the match often; the GIN index ANDed with
+        # the pk range reads only the matches, so it is always the cheaper plan here.
+        connection.execute(_NO_INDEX_WALK)
+        while True:
+            floor = max(newest_pk - span, 0)
+            rows = connection.execute(ranked_sql, {**values, "limit": limit, "floor": floor}).all()
+            found = rows[0].found
+            if floor == 0 or found >= wanted:
+                break
+            # as far back again as the matches found so far say it takes, with a margin
+            span = int(span * max(1.5, wanted * 1.25 / found) if found else span * _SPAN_GROWTH)
+        connection.execute(_INDEX_WALK)
+        ranked = [(row.pk, row.score) for row in rows if row.pk is not None]
         if not ranked:
             return []
         shown = (
             text(
                 f"SELECT {_ARTICLE_COLUMNS}, ts_headline('{TEXT_SEARCH_CONFIG}', articles.text, "
-                f"{tsquery}, :headline) AS snippet FROM articles WHERE articles.pk IN :pks"
+                f"{compiled.exact}, :headline) AS snippet FROM articles WHERE articles.pk IN :pks"
             )
             .bindparams(bindparam("pks", [pk for pk, _ in ranked], expanding=True))
             .columns(*articles.c, column("snippet", Text))
         )
         rows = {
             row.pk: row._mapping
-            for row in connection.execute(shown, {**values, "headline": _HEADLINE})
+            for row in connection.execute(shown, {**compiled.values, "headline": _HEADLINE})
         }
         return [
             RankedRow(rows[pk], float(score), rows[pk]["snippet"] or "")
