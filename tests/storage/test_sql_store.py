@@ -55,7 +55,7 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> 
         "schedules",
     } <= tables
     assert mode == "wal"
-    assert revision == "0006"
+    assert revision == "0010"
 
 
 def test_reopening_keeps_data(tmp_path: Path) -> None:
@@ -334,6 +334,31 @@ def test_upgrading_from_0003_keeps_schedules_and_feeds_active(tmp_path: Path) ->
     (feed,) = store.list_feeds()
     assert feed.created_by is None and not feed.paused
     store.close()
+
+
+def test_upgrading_to_0010_keeps_every_subscription_matching(tmp_path: Path) -> None:
+    """Migration 0010 re-stems stored queries for PyStemmer; with the stemmers agreeing on
+    these words, the queries stay as they were and still match their articles."""
+    from bot.pipeline.query import MatchDocument, QueryMatcher, parse_query
+
+    path = _database_at(tmp_path / "old.db", "0006")
+    queries = ["realization", '"oil exports" NOT football', "(iran OR iraq) sanctions"]
+    with sqlite3.connect(path) as connection:
+        for number, query in enumerate(queries):
+            connection.execute(
+                "INSERT INTO subscriptions (guild_id, user_id, query, delivery, created_at) "
+                "VALUES (1, ?, ?, 'dm', '2026-01-01 00:00:00')",
+                (number, query),
+            )
+    store = SqlStore.open(f"sqlite:///{path}")
+    stored = [subscription.query for subscription in store.active_subscriptions()]
+    store.close()
+    assert stored == queries
+    matcher = QueryMatcher()
+    texts = ["Realizations", "Oil exports fell", "Iraq sanctioned"]
+    for query, text in zip(stored, texts, strict=True):
+        terms = matcher.document_terms(MatchDocument(text, "", "news.example", "News"))
+        assert matcher.matches(parse_query(query), terms)
 
 
 def test_pause_feed_and_disable_schedule_report_only_the_first_time(store: SqlStore) -> None:
