@@ -13,7 +13,9 @@ import pytest
 from bot.core.errors import StorageError
 from bot.core.models import NewArticle, NewDelivery
 from bot.core.ports import FeedState, PollRecord
-from bot.storage.sql import SqlStore, fts_match_expression
+from bot.storage.engines import parse_search
+from bot.storage.engines.sqlite import fts_match_expression
+from bot.storage.sql import MIGRATIONS, SqlStore
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STATE = FeedState(etag='"abc"', last_modified="Fri, 20 Nov 2026 12:00:00 GMT", body_hash="h1")
@@ -230,7 +232,7 @@ def test_search_ranks_only_the_newest_matches(
             feed.id, [article(f"c{number}", title, "Sky.", feed_id=feed.id)], STATE, NOW
         )
     assert store.search("comet")[0].article.id == "c0"  # the best match, when all are ranked
-    monkeypatch.setattr("bot.storage.sql.SEARCH_CANDIDATES", 3)
+    monkeypatch.setattr("bot.storage.articles.SEARCH_CANDIDATES", 3)
     assert {hit.article.id for hit in store.search("comet")} == {"c1", "c2", "c3"}
     assert store.search("comet", since=NOW - timedelta(hours=24), limit=1)[0].article.id in {
         "c1",
@@ -295,7 +297,7 @@ def replace_times(item: NewArticle, *, days: float, seen_days: float | None = No
     ],
 )
 def test_user_text_never_reaches_fts_syntax(query: str, expression: str) -> None:
-    assert fts_match_expression(query) == expression
+    assert fts_match_expression(parse_search(query)) == expression
 
 
 def _database_at(path: Path, revision: str) -> Path:
@@ -304,11 +306,9 @@ def _database_at(path: Path, revision: str) -> Path:
     from alembic.config import Config
     from sqlalchemy import create_engine
 
-    import bot.storage.sql as sql_module
-
     engine = create_engine(f"sqlite:///{path}")
     config = Config()
-    config.set_main_option("script_location", str(sql_module._MIGRATIONS))
+    config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

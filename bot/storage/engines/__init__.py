@@ -1,0 +1,99 @@
+"""What differs between the SQL engines the store runs on, behind one small interface.
+
+The store's parts (:mod:`bot.storage.feeds`, :mod:`bot.storage.articles`, ...) are written
+once in SQLAlchemy Core; whatever cannot be (connecting, insert-or-ignore, row locks for
+claims, full-text search) is a method of a :class:`Dialect`, one module per engine.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, RowMapping, Select, Table
+from sqlalchemy.engine import URL
+from sqlalchemy.sql.dml import Insert
+
+from bot.core.errors import StorageError
+
+__all__ = ["Dialect", "Phrase", "RankedRow", "SearchQuery", "dialect_for", "parse_search"]
+
+Phrase = tuple[str, ...]
+"""Words that must appear together, in this order (a single word is a phrase of one)."""
+
+_QUERY_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+_WORD = re.compile(r"\w+")
+_MAX_QUERY_TERMS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A parsed search: every phrase must match. Engines compile it to their own syntax, so
+    user text never reaches a full-text query language."""
+
+    phrases: tuple[Phrase, ...]
+
+
+def parse_search(text: str) -> SearchQuery:
+    """Words and "quoted phrases"; punctuation separates words, at most 16 terms."""
+    phrases = []
+    for quoted, word in _QUERY_TOKEN.findall(text):
+        words = tuple(_WORD.findall(quoted or word))
+        if words:
+            phrases.append(words)
+    return SearchQuery(tuple(phrases[:_MAX_QUERY_TERMS]))
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRow:
+    """A search match: the article's row, its score (higher is better) and a snippet."""
+
+    row: RowMapping
+    score: float
+    snippet: str
+
+
+class Dialect(Protocol):
+    """One database engine's corner of the store."""
+
+    name: str
+
+    def create_engine(self, url: URL, *, busy_timeout: float) -> Engine:
+        """A SQLAlchemy engine for ``url``, configured for this database."""
+        ...
+
+    def insert_ignoring(self, table: Table) -> Insert:
+        """``INSERT`` that skips rows whose unique keys exist (add ``RETURNING`` to see
+        which were added)."""
+        ...
+
+    def lock_claimed(self, query: Select[Any]) -> Select[Any]:
+        """The claim query, taking its rows for this transaction so that concurrent claims
+        skip them."""
+        ...
+
+    def search(
+        self,
+        connection: Connection,
+        query: SearchQuery,
+        *,
+        since: datetime | None,
+        limit: int,
+        candidates: int,
+    ) -> list[RankedRow]:
+        """The best matches among the newest ``candidates`` matches (published since
+        ``since``), best first; title matches rank above text matches, equal scores go to
+        the newer article."""
+        ...
+
+
+def dialect_for(url: URL) -> Dialect:
+    """The dialect of a parsed database URL, or :class:`StorageError`."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        from bot.storage.engines.sqlite import SqliteDialect
+
+        return SqliteDialect()
+    raise StorageError(f"database {backend!r} is not supported yet; use sqlite:///path")
