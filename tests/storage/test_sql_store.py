@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -106,6 +107,39 @@ def test_concurrent_stores_of_the_same_articles_store_and_plan_each_once(store: 
     assert store.stats().articles == len(items)
     assert store.delivery_statuses() == {"pending": 2 * len(items)}
     assert len(store.search("body", limit=100)) == len(items)
+
+
+def test_batches_stored_together_fail_alone(tmp_path: Path, store: SqlStore) -> None:
+    """Feeds stored at once share a transaction (group commit); one the database refuses
+    (a NULL title) fails alone and every other feed's articles are stored."""
+    feeds = [store.add_feed(f"https://{n}.example/rss", f"Feed {n}") for n in range(6)]
+    batches = {
+        feed.id: [
+            article(f"f{feed.id}-{n}", f"Story {n}", "Body.", feed_id=feed.id) for n in range(5)
+        ]
+        for feed in feeds
+    }
+    bad = feeds[3].id
+    batches[bad][2] = replace(batches[bad][2], title=None)  # type: ignore[arg-type]
+    blocker = sqlite3.connect(tmp_path / "sub" / "news.db")
+    blocker.execute("BEGIN IMMEDIATE")  # writers queue up behind it, then go together
+
+    def store_one(feed_id: int) -> object:
+        try:
+            return store.store_articles(feed_id, batches[feed_id], STATE, NOW)
+        except Exception as error:  # what the engine raised for the refused batch
+            return error
+
+    with ThreadPoolExecutor(len(feeds)) as pool:
+        futures = {feed.id: pool.submit(store_one, feed.id) for feed in feeds}
+        time.sleep(0.3)
+        blocker.rollback()
+        outcomes = {feed_id: future.result() for feed_id, future in futures.items()}
+    blocker.close()
+    assert isinstance(outcomes.pop(bad), Exception)
+    assert all(len(outcome.new_ids) == 5 for outcome in outcomes.values())  # type: ignore[attr-defined]
+    assert store.stats().articles == 5 * (len(feeds) - 1)
+    assert store.get_feed(bad).initialized is False  # type: ignore[union-attr]
 
 
 def test_add_feed_is_an_upsert_per_guild(store: SqlStore) -> None:
