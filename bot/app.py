@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import DiscordSettings, Settings
+from bot.core.errors import ConfigError
 from bot.core.models import Article, FeedRefresh
+from bot.core.ports import NoTelemetry, Telemetry
+from bot.ops.health import HealthMonitor, Heartbeat, Probe, heartbeat_path
+from bot.ops.metrics import Metrics, Snapshot
+from bot.ops.server import OpsServer
 from bot.pipeline.fetch import Fetcher, FetchLimits
 from bot.pipeline.isolation import IsolationLimits, ParserPool
 from bot.pipeline.refresh import Refresher
@@ -41,15 +46,17 @@ __all__ = [
     "Services",
     "build_scheduler",
     "build_summarizer",
-    "configure_logging",
     "open_services",
+    "operate",
     "refresh_configured",
     "run_console",
     "run_discord",
+    "run_until_stopped",
     "utc_now",
 ]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 STOP_GRACE_SECONDS = 5.0
 PRUNE_EVERY = timedelta(hours=1)
@@ -81,18 +88,7 @@ class Services:
     briefing_scheduler: BriefingScheduler
     retention: RetentionService
     clock: Callable[[], datetime]
-
-
-def configure_logging(settings: Settings) -> None:
-    """Log to stderr at the configured level; quiet the per-request chatter of httpx."""
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # a line per run
+    telemetry: Telemetry
 
 
 def build_summarizer(settings: Settings) -> Summarizer:
@@ -131,8 +127,11 @@ def isolation_limits(settings: Settings) -> IsolationLimits:
 async def open_services(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now
 ) -> AsyncIterator[Services]:
-    """Open the store and the HTTP client, wire the services, and close both afterwards."""
+    """Open the store and the HTTP client, wire the services, and close both afterwards.
+
+    Metrics are kept only when ``ops.listen`` serves them."""
     store = await asyncio.to_thread(SqlStore.open, settings.effective_database_url)
+    telemetry: Telemetry = Metrics() if settings.ops.listen else NoTelemetry()
     try:
         alerts = AlertPlanner(story_sources=store.story_sources_since)
         alerts.load(await asyncio.to_thread(store.active_subscriptions))
@@ -193,6 +192,7 @@ async def open_services(
                     announce_empty=briefing.announce_empty,
                 ),
                 clock=clock,
+                telemetry=telemetry,
             )
     finally:
         store.close()
@@ -205,10 +205,16 @@ def _recent_for_stories(store: SqlStore, now: datetime) -> list[Article]:
     return recent[::-1]
 
 
-async def refresh_configured(services: Services, urls: tuple[str, ...] = ()) -> list[FeedRefresh]:
-    """Bring the config's sources into the store and refresh them (or only ``urls``)."""
+async def refresh_configured(
+    services: Services,
+    urls: tuple[str, ...] = (),
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[FeedRefresh]:
+    """Bring the config's sources into the store and refresh them (or only ``urls``);
+    ``progress`` is told (done, total) as feeds finish."""
     await services.feeds.sync_config_sources(services.settings.sources)
-    results = await services.feeds.refresh(urls)
+    results = await services.feeds.refresh(urls, progress=progress)
     for result in results:
         if result.status == "error":
             log.warning("%s: %s", result.feed.url, result.error)
@@ -219,12 +225,14 @@ async def run_console(
     settings: Settings, source: TextIO, sink: TextIO, *, brief_first: bool
 ) -> None:
     """The console channel on the configured sources: refresh, optionally brief, then prompt."""
-    async with open_services(settings) as services:
+    async with open_services(settings) as services, operate(services):
         await refresh_configured(services)
         if brief_first:
             sink.write(render_briefing(await services.briefings.brief()) + "\n")
             sink.flush()
-        channel = ConsoleChannel(services.briefings, services.search, services.summaries)
+        channel = ConsoleChannel(
+            services.briefings, services.search, services.summaries, telemetry=services.telemetry
+        )
         await channel.run(source, sink, prompt=source.isatty())
 
 
@@ -246,25 +254,30 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
                 per_channel_per_hour=settings.alerts.per_channel_per_hour,
             ),
             alerts=services.alerts,
+            telemetry=services.telemetry,
         )
         released = await delivery.recover()
         if released:
             log.info("%d deliveries interrupted by the last stop will be sent again", released)
         scheduler = build_scheduler(settings, services, delivery)
         bot.call_when_ready(scheduler.start)  # a rejected token starts no background work
-        serving = asyncio.create_task(run_bot(bot, discord_settings))
-        loop = asyncio.get_running_loop()
-        for stop_signal in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(stop_signal, lambda: asyncio.ensure_future(_stop(bot, serving)))
-        try:
-            await serving
-        except asyncio.CancelledError:
-            if not serving.cancelled():
-                raise
-        finally:
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-            log.info("stopped")
+        probes = {"scheduler": _scheduler_probe(scheduler, bot), "gateway": bot.gateway_problem}
+        async with operate(services, probes):
+            serving = asyncio.create_task(run_bot(bot, discord_settings))
+            loop = asyncio.get_running_loop()
+            for stop_signal in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(
+                    stop_signal, lambda: asyncio.ensure_future(_stop(bot, serving))
+                )
+            try:
+                await serving
+            except asyncio.CancelledError:
+                if not serving.cancelled():
+                    raise
+            finally:
+                if scheduler.running:
+                    scheduler.shutdown(wait=False)
+                log.info("stopped")
 
 
 async def _stop(bot: Any, serving: asyncio.Task[None]) -> None:
@@ -283,8 +296,12 @@ def build_scheduler(
     """One job per kind of work, never one per feed: polling claims due feeds from the
     database, so it scales with the database, not with the scheduler. Retention runs hourly."""
     scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def poll_due() -> None:
+        services.telemetry.polled(await services.poller.poll_due())
+
     jobs = (
-        (services.poller.poll_due, settings.poll.check_seconds),
+        (poll_due, settings.poll.check_seconds),
         (services.briefing_scheduler.run_due, settings.briefing.check_seconds),
         (delivery.deliver_due, settings.alerts.deliver_seconds),
         (services.retention.prune, PRUNE_EVERY.total_seconds()),
@@ -300,3 +317,115 @@ def build_scheduler(
             misfire_grace_time=None,
         )
     return scheduler
+
+
+@asynccontextmanager
+async def operate(
+    services: Services, probes: dict[str, Probe] | None = None
+) -> AsyncIterator[HealthMonitor]:
+    """While a long-running process serves: its health probes (the database's and
+    ``probes``), the heartbeat ``newsbot health`` reads, and with ``ops.listen`` the
+    ``/metrics`` and ``/healthz`` endpoints."""
+    settings = services.settings
+    monitor = HealthMonitor({"database": _database_probe(services.store), **(probes or {})})
+    heartbeat = Heartbeat(
+        heartbeat_path(settings.data_dir),
+        monitor,
+        services.clock,
+        every=settings.ops.heartbeat_seconds,
+    )
+    server: OpsServer | None = None
+    address = settings.ops.listen_address
+    if address is not None and isinstance(services.telemetry, Metrics):
+        server = OpsServer(services.telemetry, lambda: _snapshot(services), monitor)
+        try:
+            await server.start(*address)
+        except OSError as error:
+            raise ConfigError("ops.listen", str(error)) from None
+    beating = asyncio.create_task(heartbeat.run(), name="heartbeat")
+    try:
+        yield monitor
+    finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+        if server is not None:
+            await server.close()
+        heartbeat.remove()
+
+
+def _database_probe(store: SqlStore) -> Probe:
+    async def probe() -> str | None:
+        try:
+            await asyncio.to_thread(store.ping)
+        except Exception as error:
+            log.warning("health: the database does not answer: %s", error)
+            return "database unreachable"
+        return None
+
+    return probe
+
+
+def _scheduler_probe(scheduler: AsyncIOScheduler, bot: Any) -> Probe:
+    async def probe() -> str | None:
+        if scheduler.running:
+            return None
+        if bot.is_ready():
+            return "scheduler stopped"
+        return "scheduler not started (Discord not ready)"
+
+    return probe
+
+
+async def _snapshot(services: Services) -> Snapshot:
+    """The gauges' values now, read off the event loop."""
+
+    def read() -> tuple[int, datetime | None, int]:
+        depth, oldest = services.store.outbox_backlog()
+        return depth, oldest, services.store.database_bytes()
+
+    depth, oldest, size = await asyncio.to_thread(read)
+    age = max((services.clock() - oldest).total_seconds(), 0.0) if oldest else 0.0
+    return Snapshot(
+        outbox_depth=depth,
+        outbox_oldest_age_seconds=age,
+        stories=len(services.stories),
+        database_bytes=size,
+    )
+
+
+def run_until_stopped(main: Coroutine[Any, Any, _T]) -> tuple[_T | None, int | None]:
+    """Run ``main`` on a new event loop until it returns or SIGTERM/SIGINT arrives.
+
+    A signal cancels ``main``, so its context managers close the store, the workers and the
+    HTTP client on the way out (as PID 1 in a container, SIGTERM would otherwise be ignored).
+    Returns ``main``'s result and None, or None and the signal that stopped it."""
+
+    async def supervise() -> tuple[_T | None, int | None]:
+        task = asyncio.ensure_future(main)
+        received: list[int] = []
+
+        def stop(signum: int) -> None:
+            received.append(signum)
+            task.cancel()
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            return await task, None
+        except asyncio.CancelledError:
+            if not received:
+                raise
+            return None, received[0]
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+
+    # What is loaded by now (the modules, mostly) lives as long as the process: keep it out of
+    # every garbage collection, the one at exit included, which otherwise takes seconds on a
+    # busy machine and would hold up a stop.
+    gc.freeze()
+    result = asyncio.run(supervise())
+    if result[1] is not None:
+        log.info("stopped by signal %d", result[1])
+    return result

@@ -25,6 +25,8 @@ __all__ = [
     "DiscordSettings",
     "FetchSettings",
     "LimitSettings",
+    "LogSettings",
+    "OpsSettings",
     "ParseSettings",
     "PollSettings",
     "RetentionSettings",
@@ -139,6 +141,32 @@ class LimitSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LogSettings:
+    """How log lines are written (to stderr)."""
+
+    format: str = _setting("text", choices=("text", "json"))
+    """``text`` for people, ``json`` for one JSON object per line (log collectors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpsSettings:
+    """What an operator's tooling reads: metrics, health and the heartbeat."""
+
+    listen: str = ""
+    """``host:port`` serving ``/metrics`` and ``/healthz`` (empty: off)."""
+    heartbeat_seconds: float = _setting(15.0, low=1, high=3600)
+    """How often a running process records that it is alive (``newsbot health`` reads it)."""
+
+    @property
+    def listen_address(self) -> tuple[str, int] | None:
+        """``listen`` as (host, port), or None when off."""
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSettings:
     """A feed URL or a local folder of article files."""
 
@@ -164,6 +192,8 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
     sources: tuple[SourceSettings, ...] = ()
     dev_guild_id: int = _setting(0, low=0)
     """Sync slash commands to this guild only (development); 0 syncs them globally."""
@@ -184,6 +214,8 @@ _SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
     "alerts": AlertSettings,
     "retention": RetentionSettings,
+    "log": LogSettings,
+    "ops": OpsSettings,
 }
 _TOP_LEVEL = ("data_dir", "database_url", "log_level", "dev_guild_id")
 _EMBEDDED_SOURCES = ({"name": "seeds", "path": "seeds"},)
@@ -267,10 +299,20 @@ def _build(
         }
         values[section] = cls(**section_values)
     values["sources"] = _sources(document.get("sources", []), env, base_dir)
+    _check_listen(values["ops"].listen)
     poll = values["poll"]
     if poll.min_interval_minutes > poll.max_interval_minutes:
         raise ConfigError("poll.min_interval_minutes", "must not exceed poll.max_interval_minutes")
     return Settings(**values, config_path=path)
+
+
+def _check_listen(listen: str) -> None:
+    """``ops.listen`` must be empty or ``host:port`` with a port from 1 to 65535."""
+    if not listen:
+        return
+    host, colon, port = listen.rpartition(":")
+    if not (colon and host and port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError("ops.listen", f"expected host:port (e.g. 127.0.0.1:9464), got {listen!r}")
 
 
 def _field(cls: type, name: str) -> dataclasses.Field[Any]:

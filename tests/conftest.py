@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.feed_server import FeedServer, serve
+from tests.support.postgres import TestPostgres, start_test_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,6 +33,28 @@ def no_nltk_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     yield from serve()
+
+
+@pytest.fixture(scope="session")
+def test_postgres() -> Iterator[TestPostgres]:
+    """A PostgreSQL server for the session (see :mod:`tests.support.postgres`); started only
+    when a test asks for a PostgreSQL database."""
+    server = start_test_postgres()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty store on each engine: a new SQLite file in a folder that does not
+    exist yet, or a fresh migrated PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sub' / 'news.db'}"
+        return
+    server: TestPostgres = request.getfixturevalue("test_postgres")
+    url = server.new_database()
+    yield url
+    server.drop_database(url)
 
 
 @dataclass

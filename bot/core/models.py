@@ -252,6 +252,12 @@ class FeedRefresh:
     unrecorded: FeedState | None = None
     """A "not modified" outcome the refresh was asked not to record itself
     (``record_unchanged=False``): the caching state its caller records, in bulk."""
+    error_kind: str | None = None
+    """The error's class name (``FetchTimeoutError``, ``ParseError``...) for metrics."""
+    fetch_seconds: float | None = None
+    """Time the fetch took (None when nothing was fetched over HTTP)."""
+    parse_seconds: float | None = None
+    """Time parsing took (None when nothing was parsed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from bot.core.models import (
     Article,
     Delivery,
     Feed,
+    FeedRefresh,
     FeedState,
     NewArticle,
     NewDelivery,
@@ -26,11 +27,14 @@ from bot.core.models import (
 __all__ = [
     "DeliveryPlanner",
     "FeedState",
+    "HeldLock",
     "MessageSink",
+    "NoTelemetry",
     "PollRecord",
     "Store",
     "StoreStats",
     "StoredBatch",
+    "Telemetry",
 ]
 
 
@@ -64,6 +68,25 @@ class StoreStats:
     feeds: int
     articles: int
     last_refresh_at: datetime | None
+
+
+class HeldLock(Protocol):
+    """A named lock this process holds (see ``Store.try_lock``); a context manager that
+    releases it."""
+
+    name: str
+
+    def held(self) -> bool:
+        """Whether the lock is still ours (False once its database connection is lost)."""
+        ...
+
+    def release(self) -> None:
+        """Let another process take the lock (idempotent)."""
+        ...
+
+    def __enter__(self) -> HeldLock: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
 
 
 class Store(Protocol):
@@ -204,8 +227,15 @@ class Store(Protocol):
         """Forget a guild's feeds, subscriptions and schedules."""
         ...
 
-    def claim_due_feeds(self, now: datetime, limit: int, lease_until: datetime) -> list[Feed]:
-        """Feeds due for a poll, leased until ``lease_until``."""
+    def claim_due_feeds(
+        self, now: datetime, limit: int, lease_until: datetime, *, owner: str | None = None
+    ) -> list[Feed]:
+        """Feeds due for a poll, leased until ``lease_until`` to ``owner``."""
+        ...
+
+    def release_feed_claims(self, owner: str, now: datetime) -> int:
+        """After a restart: the feeds ``owner`` had claimed and not yet recorded are due at
+        ``now``. Returns how many."""
         ...
 
     def schedule_next_poll(
@@ -242,12 +272,19 @@ class Store(Protocol):
         """Add deliveries, ignoring known dedupe keys; returns how many were new."""
         ...
 
-    def claim_deliveries(self, now: datetime, limit: int, lease_until: datetime) -> list[Delivery]:
-        """Due deliveries, leased until ``lease_until``."""
+    def claim_deliveries(
+        self, now: datetime, limit: int, lease_until: datetime, *, owner: str | None = None
+    ) -> list[Delivery]:
+        """Due deliveries, leased until ``lease_until`` to ``owner``."""
         ...
 
-    def release_claims(self, now: datetime) -> int:
-        """Make deliveries claimed by a dead process due again."""
+    def release_claims(self, now: datetime, *, owner: str | None = None) -> int:
+        """Make deliveries claimed by a dead process due again: those of ``owner``, or (no
+        owner: a single process) every claimed one."""
+        ...
+
+    def try_lock(self, name: str) -> HeldLock | None:
+        """Take the named lock if no other process holds it; None when one does."""
         ...
 
     def mark_delivered(self, delivery_id: int, message_id: str, at: datetime) -> None:
@@ -336,3 +373,40 @@ class MessageSink(Protocol):
         Sending twice with the same ``nonce`` must post one message (Discord's
         ``enforce_nonce``), so a retry after a crash never double-posts."""
         ...
+
+
+class Telemetry(Protocol):
+    """What the services report as they work, for an operator's metrics.
+
+    Every method is cheap and never raises; :class:`NoTelemetry` keeps nothing (tests,
+    one-shot commands)."""
+
+    def polled(self, refreshes: Sequence[FeedRefresh]) -> None:
+        """One polling round's feed refreshes: outcomes, items ingested, fetch/parse times."""
+        ...
+
+    def delivered(
+        self, kind: str, outcome: str, *, queued_at: datetime | None, at: datetime
+    ) -> None:
+        """One outbox row handled: ``outcome`` is sent, held, retry, failed or empty;
+        ``queued_at`` (when the item was seen) gives an alert's latency once sent."""
+        ...
+
+    def command_done(self, command: str, seconds: float, *, outcome: str) -> None:
+        """A slash or console command answered (``outcome`` ok or error) in ``seconds``."""
+        ...
+
+
+class NoTelemetry:
+    """:class:`Telemetry` that keeps nothing."""
+
+    def polled(self, refreshes: Sequence[FeedRefresh]) -> None:
+        """Ignored."""
+
+    def delivered(
+        self, kind: str, outcome: str, *, queued_at: datetime | None, at: datetime
+    ) -> None:
+        """Ignored."""
+
+    def command_done(self, command: str, seconds: float, *, outcome: str) -> None:
+        """Ignored."""

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -83,6 +84,7 @@ class Refresher:
                     status="not modified",
                     hints=loaded.hints,
                     unrecorded=None if record_unchanged else loaded.state,
+                    fetch_seconds=loaded.fetch_seconds,
                 )
             parsed, state = loaded.parsed, loaded.state
             source_name = (parsed.title if feed.auto_name else None) or feed.name
@@ -92,13 +94,19 @@ class Refresher:
                 candidates = await self._with_full_text(candidates)
             batch = await asyncio.to_thread(self._store_batch, feed, candidates, state, now)
         except (FetchError, ParseError) as error:
-            log.info("feed %s failed: %s", feed.url, error)
+            log.info("feed %s failed: %s", feed.url, error, extra={"feed_id": feed.id})
             await asyncio.to_thread(self._store.record_feed_error, feed.id, str(error), now)
             hints = PollHints(
                 http_status=getattr(error, "status", None),
                 retry_after=getattr(error, "retry_after", None),
             )
-            return FeedRefresh(feed=feed, status="error", error=str(error), hints=hints)
+            return FeedRefresh(
+                feed=feed,
+                status="error",
+                error=str(error),
+                hints=hints,
+                error_kind=type(error).__name__,
+            )
         return FeedRefresh(
             feed=feed,
             status="new" if batch.new_ids else "seen",
@@ -106,6 +114,8 @@ class Refresher:
             seen_articles=batch.seen_count,
             new_article_ids=batch.new_ids,
             hints=replace(loaded.hints, ttl_minutes=parsed.ttl_minutes),
+            fetch_seconds=loaded.fetch_seconds,
+            parse_seconds=loaded.parse_seconds,
         )
 
     def _store_batch(
@@ -130,10 +140,12 @@ class Refresher:
         """The parsed feed and its new caching state; no parse when nothing changed."""
         now = self._clock()
 
-        async def unchanged(state: FeedState, hints: PollHints) -> _Loaded:
+        async def unchanged(
+            state: FeedState, hints: PollHints, fetch_seconds: float | None = None
+        ) -> _Loaded:
             if record_unchanged:
                 await asyncio.to_thread(self._store.record_not_modified, feed.id, state, now)
-            return _Loaded(None, state, hints)
+            return _Loaded(None, state, hints, fetch_seconds)
 
         if feed.is_local:
             parsed, body_hash = await asyncio.to_thread(_read_folder, Path(feed.url))
@@ -143,9 +155,11 @@ class Refresher:
             if body_hash == feed.body_hash:
                 return await unchanged(state, PollHints())
             return _Loaded(parsed, state, PollHints())
+        started = time.perf_counter()
         response = await self._fetcher.get(
             feed.url, etag=feed.etag, last_modified=feed.last_modified
         )
+        fetch_seconds = time.perf_counter() - started
         hints = PollHints(http_status=response.status, max_age=_max_age(response.headers))
         if response.not_modified:
             state = FeedState(
@@ -153,13 +167,14 @@ class Refresher:
                 last_modified=response.last_modified or feed.last_modified,
                 body_hash=feed.body_hash,
             )
-            return await unchanged(state, hints)
+            return await unchanged(state, hints, fetch_seconds)
         body_hash = hashlib.sha256(response.body).hexdigest()
         state = FeedState(
             etag=response.etag, last_modified=response.last_modified, body_hash=body_hash
         )
         if body_hash == feed.body_hash:
-            return await unchanged(state, hints)
+            return await unchanged(state, hints, fetch_seconds)
+        started = time.perf_counter()
         parsed = await self._parsers.call(
             TokenizingFeedParser,
             response.body,
@@ -168,7 +183,10 @@ class Refresher:
             error=ParseError,
             what="the feed",
         )
-        return _Loaded(parsed, replace(state, title=parsed.title), hints)
+        parse_seconds = time.perf_counter() - started
+        return _Loaded(
+            parsed, replace(state, title=parsed.title), hints, fetch_seconds, parse_seconds
+        )
 
     async def _with_full_text(self, candidates: list[NewArticle]) -> list[NewArticle]:
         """Replace teaser text by the article page's main text, for articles not yet stored."""
@@ -202,6 +220,8 @@ class _Loaded:
     """None when the feed did not change (a 304, or the same bytes as last time)."""
     state: FeedState
     hints: PollHints
+    fetch_seconds: float | None = None
+    parse_seconds: float | None = None
 
 
 def _max_age(headers: Mapping[str, str]) -> int | None:

@@ -33,6 +33,10 @@ class StoryAssigner:
         self._lock = threading.Lock()
         self._since_prune = 0
 
+    def __len__(self) -> int:
+        """Open stories held in memory."""
+        return len(self._clusterer)
+
     def warm_up(self, now: datetime) -> None:
         """Replay the stored recent articles now (done by the first :meth:`assign` anyway)."""
         with self._lock:

@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.core.errors import DeliveryError, StorageBusyError
 from bot.core.models import Delivery, NewDelivery
-from bot.core.ports import MessageSink, Store
+from bot.core.ports import MessageSink, NoTelemetry, Store, Telemetry
 from bot.render.embeds import digest_pages, story_embed
 from bot.render.sanitize import safe_title
 from bot.services.alerts import AlertPlanner
@@ -61,6 +61,7 @@ class DeliveryService:
         caps: FloodCaps,
         *,
         alerts: AlertPlanner | None = None,
+        telemetry: Telemetry | None = None,
         batch_size: int = 50,
     ) -> None:
         self._store = store
@@ -69,6 +70,7 @@ class DeliveryService:
         self._clock = clock
         self._caps = caps
         self._alerts = alerts
+        self._telemetry = telemetry or NoTelemetry()
         self._batch_size = batch_size
 
     async def recover(self) -> int:
@@ -90,21 +92,27 @@ class DeliveryService:
                 self._store.claim_deliveries, now, self._batch_size, now + CLAIM_LEASE
             )
             for delivery in claimed:
-                sent += await self._deliver(delivery)
+                outcome = await self._deliver(delivery)
+                self._telemetry.delivered(
+                    delivery.kind, outcome, queued_at=delivery.created_at, at=self._clock()
+                )
+                if outcome == "sent":
+                    sent += 1
         except StorageBusyError as error:
             log.warning("deliveries wait for the next round: %s", error)
         return sent
 
-    async def _deliver(self, delivery: Delivery) -> int:
+    async def _deliver(self, delivery: Delivery) -> str:
+        """Send one delivery; its outcome: sent, held, empty, retry or failed."""
         now = self._clock()
         if delivery.kind in ("alert", "post") and await asyncio.to_thread(self._capped, delivery):
             await asyncio.to_thread(self._store.hold_delivery, delivery.id)
-            return 0
+            return "held"
         try:
             pages = await asyncio.to_thread(self._pages, delivery)
             if not pages:
                 await asyncio.to_thread(self._store.mark_failed, delivery.id, "nothing to send")
-                return 0
+                return "empty"
             message_id = ""
             for number, page in enumerate(pages):
                 nonce = delivery.nonce if number == 0 else f"{delivery.nonce}-{number}"
@@ -116,10 +124,9 @@ class DeliveryService:
                     nonce,
                 )
         except DeliveryError as error:
-            await asyncio.to_thread(self._failed, delivery, error, now)
-            return 0
+            return await asyncio.to_thread(self._failed, delivery, error, now)
         await asyncio.to_thread(self._store.mark_delivered, delivery.id, message_id, self._clock())
-        return 1
+        return "sent"
 
     def _capped(self, delivery: Delivery) -> bool:
         since = self._clock() - WINDOW
@@ -144,7 +151,8 @@ class DeliveryService:
             content = ""
         return [{"content": content, "embeds": [story_embed(story)]}]
 
-    def _failed(self, delivery: Delivery, error: DeliveryError, now: datetime) -> None:
+    def _failed(self, delivery: Delivery, error: DeliveryError, now: datetime) -> str:
+        """Retry later or give up; returns which ("retry" or "failed")."""
         if error.permanent or delivery.attempts >= MAX_ATTEMPTS:
             log.warning(
                 "delivery %d to %s %d failed for good: %s",
@@ -152,6 +160,7 @@ class DeliveryService:
                 delivery.recipient_type,
                 delivery.recipient_id,
                 error,
+                extra={"delivery_id": delivery.id, "guild_id": delivery.guild_id},
             )
             self._store.mark_failed(delivery.id, str(error))
             if error.permanent and delivery.subscription_id is not None:
@@ -160,12 +169,19 @@ class DeliveryService:
                 self._pause_feed_posts(delivery.feed_id, str(error), now)
             elif error.permanent and delivery.kind == "briefing" and delivery.schedule_id:
                 self._disable_schedule(delivery.schedule_id, str(error), now)
-            return
+            return "failed"
         backoff = timedelta(seconds=min(5 * 2 ** (delivery.attempts - 1), 3600))
         if error.retry_after:
             backoff = max(backoff, timedelta(seconds=error.retry_after))
-        log.info("delivery %d will be retried in %s: %s", delivery.id, backoff, error)
+        log.info(
+            "delivery %d will be retried in %s: %s",
+            delivery.id,
+            backoff,
+            error,
+            extra={"delivery_id": delivery.id, "guild_id": delivery.guild_id},
+        )
         self._store.mark_retry(delivery.id, str(error), now + backoff)
+        return "retry"
 
     def _disable_subscription(self, delivery: Delivery, reason: str, now: datetime) -> None:
         """A subscription that cannot be delivered is disabled, and its owner told where

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from bot.core.errors import ValidationError
@@ -22,6 +22,8 @@ __all__ = [
     "ImportReport",
     "check_feed_url",
 ]
+
+_T = TypeVar("_T")
 
 CONFIG_GUILD = 0
 MAX_URL_CHARS = 2048
@@ -83,10 +85,16 @@ class FeedService:
 
         return await asyncio.to_thread(sync)
 
-    async def refresh(self, urls: Sequence[str] = ()) -> list[FeedRefresh]:
+    async def refresh(
+        self,
+        urls: Sequence[str] = (),
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[FeedRefresh]:
         """Refresh every feed (or those whose URL is given), concurrently, in feed order.
 
         A URL that is not a configured feed is reported as an error line of its own.
+        ``progress`` is told (done, total) as each refresh finishes.
         """
         feeds = await asyncio.to_thread(self._store.list_feeds)
         if urls:
@@ -95,6 +103,8 @@ class FeedService:
         else:
             chosen = list(feeds)
         tasks = [self._refresher.refresh_feed(feed) for feed in chosen if feed is not None]
+        if progress is not None:
+            tasks = _counted(tasks, progress)
         results = iter(await asyncio.gather(*tasks))
         return [
             next(results) if feed is not None else _not_configured(url)
@@ -211,3 +221,21 @@ def _not_configured(url: str) -> FeedRefresh:
         status="error",
         error="not a configured feed (add it to the config file or NEWSBOT_SOURCES)",
     )
+
+
+def _counted(
+    tasks: list[Coroutine[Any, Any, _T]], progress: Callable[[int, int], None]
+) -> list[Coroutine[Any, Any, _T]]:
+    """The same coroutines, each telling ``progress`` (done, total) when it finishes."""
+    total, done = len(tasks), 0
+    progress(0, total)
+
+    async def counted(task: Coroutine[Any, Any, _T]) -> _T:
+        nonlocal done
+        try:
+            return await task
+        finally:
+            done += 1
+            progress(done, total)
+
+    return [counted(task) for task in tasks]

@@ -138,10 +138,12 @@ class Poller:
         try:
             return await self._refresher.refresh_feed(feed, record_unchanged=False), False
         except StorageBusyError as error:
-            log.warning("feed %s is polled again later: %s", feed.url, error)
+            log.warning(
+                "feed %s is polled again later: %s", feed.url, error, extra={"feed_id": feed.id}
+            )
             return FeedRefresh(feed=feed, status="error", error=str(error)), True
         except Exception as error:  # a bug in one feed's path must not stop the others
-            log.exception("refreshing feed %s crashed", feed.url)
+            log.exception("refreshing feed %s crashed", feed.url, extra={"feed_id": feed.id})
             refresh = FeedRefresh(feed=feed, status="error", error=f"internal error: {error}")
             return refresh, False
 
@@ -184,7 +186,12 @@ class Poller:
 
     def _announce_pause(self, feed: Feed, reason: str, now: datetime) -> None:
         """Tell the feed's guild once, in its channel, that it was paused and how to resume."""
-        log.warning("paused feed %s: %s", feed.url, reason)
+        log.warning(
+            "paused feed %s: %s",
+            feed.url,
+            reason,
+            extra={"feed_id": feed.id, "guild_id": feed.guild_id},
+        )
         if feed.guild_id is None or feed.channel_id is None:
             return
         text = (

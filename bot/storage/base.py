@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, RowMapping, Select, Table, select, update
+from sqlalchemy import ColumnElement, Engine, RowMapping, Table, select, update
 
 from bot.core.models import Article, Delivery, Feed, Schedule, Subscription
 from bot.storage.engines import Dialect
@@ -37,20 +37,31 @@ class StorePart:
 
     def _claim(
         self,
-        due: Select[Any],
         table: Table,
+        due: ColumnElement[bool],
+        order: Sequence[ColumnElement[Any]],
+        limit: int,
         values: Mapping[str, Any],
         model: Callable[[RowMapping], _Model],
     ) -> list[_Model]:
-        """Claim the rows whose ids ``due`` selects: in one transaction, lock them (see
-        :meth:`Dialect.lock_claimed`), set ``values`` on them and read them back, in the
-        order ``due`` gave."""
+        """Claim up to ``limit`` rows that are ``due``, in ``order``: in one transaction,
+        select them (locking them, see :meth:`Dialect.lock_claimed`), set ``values`` (the
+        lease, which must make them not due) on those still due, and read those back.
+
+        The update checks ``due`` again because where the select takes no row locks (SQLite
+        reads before its transaction takes the write lock) a concurrent claim may lease some
+        of the rows in between; the update holds the write lock, so its check and its lease
+        are one step, and a row is never claimed twice."""
+        query = select(table.c.id).where(due).order_by(*order).limit(limit)
         with self._engine.begin() as connection:
-            ids = list(connection.execute(self._dialect.lock_claimed(due)).scalars())
+            ids = list(connection.execute(self._dialect.lock_claimed(query)).scalars())
             if not ids:
                 return []
-            connection.execute(update(table).where(table.c.id.in_(ids)).values(**values))
-            rows = connection.execute(select(table).where(table.c.id.in_(ids)))
+            lease = update(table).where(table.c.id.in_(ids), due).values(**values)
+            taken = list(connection.execute(lease.returning(table.c.id)).scalars())
+            if not taken:
+                return []
+            rows = connection.execute(select(table).where(table.c.id.in_(taken)))
             claimed = {row.id: model(row._mapping) for row in rows}
         return [claimed[i] for i in ids if i in claimed]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, Text, bindparam, func, or_, select, update
+from sqlalchemy import Integer, Text, and_, bindparam, func, or_, select, update
 
 from bot.core.models import Feed, FeedState
 from bot.core.ports import PollRecord
@@ -107,19 +107,33 @@ class FeedStore(StorePart):
                 )
             )
 
-    def claim_due_feeds(self, now: datetime, limit: int, lease_until: datetime) -> list[Feed]:
+    def claim_due_feeds(
+        self, now: datetime, limit: int, lease_until: datetime, *, owner: str | None = None
+    ) -> list[Feed]:
         """Feeds due for a poll (never polled first), leased until ``lease_until`` so a
-        concurrent claim does not take them too."""
-        due = (
-            select(feeds.c.id)
-            .where(
-                ~feeds.c.paused,
-                or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now),
-            )
-            .order_by(feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at, feeds.c.id)
-            .limit(limit)
+        concurrent claim does not take them too (on PostgreSQL, concurrent claims skip each
+        other's rows: ``FOR UPDATE SKIP LOCKED``).
+
+        ``owner`` names the claimant so that, restarted, it can hand back what it claimed
+        and never recorded (:meth:`release_feed_claims`); give a name that survives a
+        restart (e.g. the host and the process's role) and that no other live process uses.
+        Recording the poll (:meth:`record_polls`) ends the claim."""
+        due = and_(
+            ~feeds.c.paused, or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
         )
-        return self._claim(due, feeds, {"next_poll_at": lease_until}, feed_from_row)
+        order = (feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at, feeds.c.id)
+        leased = {"next_poll_at": lease_until, "claimed_by": owner}
+        return self._claim(feeds, due, order, limit, leased, feed_from_row)
+
+    def release_feed_claims(self, owner: str, now: datetime) -> int:
+        """Feeds ``owner`` claimed and never recorded (it died while polling them) are due
+        at ``now`` instead of when their lease ends. Returns how many."""
+        with self._engine.begin() as connection:
+            return connection.execute(
+                update(feeds)
+                .where(feeds.c.claimed_by == owner)
+                .values(next_poll_at=now, claimed_by=None)
+            ).rowcount
 
     def schedule_next_poll(
         self,
@@ -175,6 +189,7 @@ class FeedStore(StorePart):
                 .where(by_id)
                 .values(
                     next_poll_at=bindparam("b_next", type_=UTCDateTime()),
+                    claimed_by=None,
                     ttl_minutes=func.coalesce(
                         bindparam("b_ttl", type_=Integer()), feeds.c.ttl_minutes
                     ),
@@ -201,6 +216,7 @@ class FeedStore(StorePart):
                     failure_count=0,
                     failing_since=None,
                     next_poll_at=at,
+                    claimed_by=None,
                 )
             )
 

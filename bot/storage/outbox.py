@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from bot.core.models import Delivery, NewDelivery
 from bot.storage.base import StorePart, delivery_from_row
@@ -52,31 +52,31 @@ class OutboxStore(StorePart):
         with self._engine.begin() as connection:
             return enqueue_in(connection, self._dialect, deliveries, at)
 
-    def claim_deliveries(self, now: datetime, limit: int, lease_until: datetime) -> list[Delivery]:
-        """Pending deliveries that are due, oldest first, leased until ``lease_until``."""
-        due = (
-            select(outbox.c.id)
-            .where(
-                outbox.c.status.in_(("pending", "sending")),
-                outbox.c.next_attempt_at <= now,
-            )
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
-        )
+    def claim_deliveries(
+        self, now: datetime, limit: int, lease_until: datetime, *, owner: str | None = None
+    ) -> list[Delivery]:
+        """Pending deliveries that are due, oldest first, leased until ``lease_until`` to
+        ``owner`` (see :meth:`release_claims`; on PostgreSQL concurrent claims skip each
+        other's rows: ``FOR UPDATE SKIP LOCKED``)."""
+        due = and_(outbox.c.status.in_(("pending", "sending")), outbox.c.next_attempt_at <= now)
+        order = (outbox.c.next_attempt_at, outbox.c.id)
         leased = {
             "status": "sending",
             "attempts": outbox.c.attempts + 1,
             "next_attempt_at": lease_until,
+            "claimed_by": owner,
         }
-        return self._claim(due, outbox, leased, delivery_from_row)
+        return self._claim(outbox, due, order, limit, leased, delivery_from_row)
 
-    def release_claims(self, now: datetime) -> int:
-        """After a restart: deliveries a dead process had claimed are due again."""
+    def release_claims(self, now: datetime, *, owner: str | None = None) -> int:
+        """After a restart: deliveries claimed and never finished are due again at ``now``:
+        those ``owner`` claimed, or without an owner (one process alone on its database)
+        every one. Returns how many."""
+        sending = outbox.c.status == "sending"
+        mine = sending if owner is None else sending & (outbox.c.claimed_by == owner)
         with self._engine.begin() as connection:
             return connection.execute(
-                update(outbox)
-                .where(outbox.c.status == "sending")
-                .values(status="pending", next_attempt_at=now)
+                update(outbox).where(mine).values(status="pending", next_attempt_at=now)
             ).rowcount
 
     def mark_delivered(self, delivery_id: int, message_id: str, at: datetime) -> None:
@@ -149,6 +149,15 @@ class OutboxStore(StorePart):
                 .values(status="digested")
             )
         return True
+
+    def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """Deliveries waiting to be sent (pending or being sent), and the oldest one's time."""
+        query = select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.status.in_(("pending", "sending"))
+        )
+        with self._engine.connect() as connection:
+            count, oldest = connection.execute(query).one()
+        return count, oldest
 
     def delivery_statuses(self) -> dict[str, int]:
         """How many deliveries are in each status (for status displays and tests)."""

@@ -83,6 +83,7 @@ feeds = Table(
     Column("ttl_minutes", Integer),
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", BigInteger),
+    Column("claimed_by", Text),
     UniqueConstraint("guild_id", "url", name="uq_feeds_guild_url"),
 )
 
@@ -175,6 +176,7 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     Column("message_id", Text),
     Column("last_error", Text),
+    Column("claimed_by", Text),
     Index("ix_outbox_due", "status", "next_attempt_at"),
     Index("ix_outbox_recipient", "recipient_type", "recipient_id", "status"),
 )

@@ -3,9 +3,9 @@
 Parts (one module each, in the manner of Miniflux's ``internal/storage``):
 :mod:`~bot.storage.feeds` (feeds and polling), :mod:`~bot.storage.articles` (articles and
 search), :mod:`~bot.storage.outbox` (deliveries), :mod:`~bot.storage.subscriptions`
-(subscriptions and schedules). What differs between database engines lives in
-:mod:`bot.storage.engines`. A new aggregate is one more :class:`~bot.storage.base.StorePart`
-module added to :class:`SqlStore`'s bases.
+(subscriptions and schedules), :mod:`~bot.storage.locks` (named locks). What differs
+between database engines lives in :mod:`bot.storage.engines`. A new aggregate is one more
+:class:`~bot.storage.base.StorePart` module added to :class:`SqlStore`'s bases.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -21,6 +22,7 @@ from bot.core.errors import StorageError
 from bot.storage.articles import ArticleStore
 from bot.storage.engines import dialect_for
 from bot.storage.feeds import FeedStore
+from bot.storage.locks import LockStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.subscriptions import ScheduleStore, SubscriptionStore
 
@@ -30,7 +32,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 """The Alembic script folder."""
 
 
-class SqlStore(FeedStore, ArticleStore, OutboxStore, SubscriptionStore, ScheduleStore):
+class SqlStore(FeedStore, ArticleStore, OutboxStore, SubscriptionStore, ScheduleStore, LockStore):
     """:class:`bot.core.ports.Store` on SQLAlchemy Core. Use :meth:`open`."""
 
     @classmethod
@@ -62,3 +64,13 @@ class SqlStore(FeedStore, ArticleStore, OutboxStore, SubscriptionStore, Schedule
     def close(self) -> None:
         """Release every connection."""
         self._engine.dispose()
+
+    def ping(self) -> None:
+        """One trivial query; raises SQLAlchemy's error when the database does not answer."""
+        with self._engine.connect() as connection:
+            connection.execute(select(1)).scalar_one()
+
+    def database_bytes(self) -> int:
+        """The database's size, as its engine counts it."""
+        with self._engine.connect() as connection:
+            return self._dialect.database_bytes(connection)

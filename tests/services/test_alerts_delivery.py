@@ -28,10 +28,11 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def services(
-    tmp_path: Path, feed_server: FeedServer, clock: FakeClock
+    tmp_path: Path, feed_server: FeedServer, clock: FakeClock, database_url: str
 ) -> AsyncIterator[Services]:
     workspace = write_config(tmp_path, allow=[feed_server.allow_entry])
-    async with open_services(load_settings(workspace.env), clock=clock) as opened:
+    env = {**workspace.env, "NEWSBOT_DATABASE_URL": database_url}
+    async with open_services(load_settings(env), clock=clock) as opened:
         yield opened
 
 

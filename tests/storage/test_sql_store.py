@@ -1,15 +1,18 @@
-"""The SQLite store on real files: migrations, WAL, dedupe, full-text search, summaries."""
+"""The store on both engines (a real SQLite file, a real PostgreSQL database): migrations,
+dedupe, claims, full-text search, summaries, retention."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.core.errors import StorageError
 from bot.core.models import NewArticle, NewDelivery
@@ -17,6 +20,7 @@ from bot.core.ports import FeedState, PollRecord
 from bot.storage.engines import parse_search
 from bot.storage.engines.sqlite import fts_match_expression
 from bot.storage.sql import MIGRATIONS, SqlStore
+from tests.support.postgres import TestPostgres
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 STATE = FeedState(etag='"abc"', last_modified="Fri, 20 Nov 2026 12:00:00 GMT", body_hash="h1")
@@ -36,14 +40,25 @@ def article(key: str, title: str, text: str, *, feed_id: int, hours_ago: float =
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    opened = SqlStore.open(f"sqlite:///{tmp_path / 'sub' / 'news.db'}")
+def store(database_url: str) -> Iterator[SqlStore]:
+    opened = SqlStore.open(database_url)
     yield opened
     opened.close()
 
 
-def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> None:
+def count_rows(url: str, statement: str) -> int:
+    """One number from the database at ``url``, read on a connection of its own."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(statement)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_open_creates_folder_schema_and_wal(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "news.db"
+    SqlStore.open(f"sqlite:///{path}").close()
     assert path.is_file()
     with sqlite3.connect(path) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
@@ -61,8 +76,8 @@ def test_open_creates_folder_schema_and_wal(tmp_path: Path, store: SqlStore) -> 
     assert revision == "0010"
 
 
-def test_reopening_keeps_data(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'news.db'}"
+def test_reopening_keeps_data(database_url: str) -> None:
+    url = database_url
     first = SqlStore.open(url)
     feed = first.add_feed("https://news.example/rss", "Example")
     first.store_articles(feed.id, [article("a1", "T", "Body.", feed_id=feed.id)], STATE, NOW)
@@ -109,7 +124,7 @@ def test_concurrent_stores_of_the_same_articles_store_and_plan_each_once(store: 
     assert len(store.search("body", limit=100)) == len(items)
 
 
-def test_batches_stored_together_fail_alone(tmp_path: Path, store: SqlStore) -> None:
+def test_batches_stored_together_fail_alone(database_url: str, store: SqlStore) -> None:
     """Feeds stored at once share a transaction (group commit); one the database refuses
     (a NULL title) fails alone and every other feed's articles are stored."""
     feeds = [store.add_feed(f"https://{n}.example/rss", f"Feed {n}") for n in range(6)]
@@ -121,8 +136,10 @@ def test_batches_stored_together_fail_alone(tmp_path: Path, store: SqlStore) -> 
     }
     bad = feeds[3].id
     batches[bad][2] = replace(batches[bad][2], title=None)  # type: ignore[arg-type]
-    blocker = sqlite3.connect(tmp_path / "sub" / "news.db")
-    blocker.execute("BEGIN IMMEDIATE")  # writers queue up behind it, then go together
+    blocker = None
+    if database_url.startswith("sqlite:///"):
+        blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        blocker.execute("BEGIN IMMEDIATE")  # writers queue up behind it, then go together
 
     def store_one(feed_id: int) -> object:
         try:
@@ -132,10 +149,11 @@ def test_batches_stored_together_fail_alone(tmp_path: Path, store: SqlStore) -> 
 
     with ThreadPoolExecutor(len(feeds)) as pool:
         futures = {feed.id: pool.submit(store_one, feed.id) for feed in feeds}
-        time.sleep(0.3)
-        blocker.rollback()
+        if blocker is not None:
+            time.sleep(0.3)
+            blocker.rollback()
+            blocker.close()
         outcomes = {feed_id: future.result() for feed_id, future in futures.items()}
-    blocker.close()
     assert isinstance(outcomes.pop(bad), Exception)
     assert all(len(outcome.new_ids) == 5 for outcome in outcomes.values())  # type: ignore[attr-defined]
     assert store.stats().articles == 5 * (len(feeds) - 1)
@@ -276,7 +294,7 @@ def test_search_ranks_only_the_newest_matches(
 
 
 def test_pruning_removes_old_articles_and_what_hangs_on_them(
-    store: SqlStore, tmp_path: Path
+    store: SqlStore, database_url: str
 ) -> None:
     feed = store.add_feed("https://a.example/rss", "A")
     old = [
@@ -305,10 +323,9 @@ def test_pruning_removes_old_articles_and_what_hangs_on_them(
     assert store.search("melts") == []
     assert store.briefed_story_ids(9, ["old0", "new"]) == {"new"}  # old0's story is empty
     assert store.delivery_statuses() == {}
-    with sqlite3.connect(tmp_path / "sub" / "news.db") as connection:
-        links = connection.execute("SELECT article_id FROM article_feeds").fetchall()
-        fts_rows = connection.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
-    assert sorted(link[0] for link in links) == ["late", "new"] and fts_rows == 2
+    assert count_rows(database_url, "SELECT count(*) FROM article_feeds") == 2
+    if database_url.startswith("sqlite"):
+        assert count_rows(database_url, "SELECT count(*) FROM articles_fts") == 2
     assert store.prune_articles(before) == 0
 
 
@@ -335,19 +352,23 @@ def test_user_text_never_reaches_fts_syntax(query: str, expression: str) -> None
 
 
 def _database_at(path: Path, revision: str) -> Path:
-    """A new database migrated only up to ``revision``."""
+    """A new SQLite database migrated only up to ``revision``."""
+    _migrate(f"sqlite:///{path}", revision)
+    return path
+
+
+def _migrate(url: str, revision: str) -> None:
+    """Migrate the database at ``url`` up to ``revision`` only."""
     from alembic import command
     from alembic.config import Config
-    from sqlalchemy import create_engine
 
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     engine.dispose()
-    return path
 
 
 def test_upgrading_from_0003_keeps_schedules_and_feeds_active(tmp_path: Path) -> None:
@@ -390,8 +411,8 @@ def test_upgrading_to_0010_keeps_every_subscription_matching(tmp_path: Path) -> 
     assert stored == queries
     matcher = QueryMatcher()
     texts = ["Realizations", "Oil exports fell", "Iraq sanctioned"]
-    for query, text in zip(stored, texts, strict=True):
-        terms = matcher.document_terms(MatchDocument(text, "", "news.example", "News"))
+    for query, headline in zip(stored, texts, strict=True):
+        terms = matcher.document_terms(MatchDocument(headline, "", "news.example", "News"))
         assert matcher.matches(parse_query(query), terms)
 
 
@@ -444,3 +465,43 @@ def test_upgrading_from_0005_reindexes_titles_and_texts_only(tmp_path: Path) -> 
         connection.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
         connection.execute("DELETE FROM articles WHERE id = 'k1'")
         connection.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+
+
+def test_equal_scores_go_to_the_newer_article_and_syntax_is_only_text(store: SqlStore) -> None:
+    feed = store.add_feed("https://news.example/rss", "Example")
+    for key in ("older", "newer"):  # stored in this order, with the same words
+        store.store_articles(
+            feed.id,
+            [article(key, "Tide tables", "Tide tables for the coast.", feed_id=feed.id)],
+            STATE,
+            NOW,
+        )
+    assert [hit.article.id for hit in store.search("tide")] == ["newer", "older"]
+    assert [hit.article.id for hit in store.search("tide", limit=1)] == ["newer"]
+    hostile = "tide & (coast | !tables) :* <-> 'x' \\ NEAR(a b) tide*"
+    assert {hit.article.id for hit in store.search(hostile)} <= {"newer", "older"}
+
+
+def test_upgrading_postgresql_from_0006_indexes_the_stored_articles(
+    test_postgres: TestPostgres,
+) -> None:
+    url = test_postgres.new_database(migrated=False)
+    _migrate(url, "0006")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO articles (id, url, title, source_name, published_at, "
+                "first_seen_at, text, story_id) VALUES ('k1', 'https://news.example/1', "
+                "'Canal reopens', 'Example', '2026-01-01 00:00:00', '2026-01-01 00:00:00', "
+                "'Barges queued overnight.', 'k1')"
+            )
+        )
+    engine.dispose()
+    store = SqlStore.open(url)
+    try:
+        assert [hit.article.id for hit in store.search("canal")] == ["k1"]
+        assert [hit.article.id for hit in store.search("barges queued")] == ["k1"]
+    finally:
+        store.close()
+        test_postgres.drop_database(url)

@@ -2,7 +2,8 @@
 
 The store's parts (:mod:`bot.storage.feeds`, :mod:`bot.storage.articles`, ...) are written
 once in SQLAlchemy Core; whatever cannot be (connecting, insert-or-ignore, row locks for
-claims, full-text search) is a method of a :class:`Dialect`, one module per engine.
+claims, full-text search, named locks) is a method of a :class:`Dialect`, one module per
+engine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageError
+from bot.core.ports import HeldLock
 
 __all__ = ["Dialect", "Phrase", "RankedRow", "SearchQuery", "dialect_for", "parse_search"]
 
@@ -88,6 +90,15 @@ class Dialect(Protocol):
         the newer article."""
         ...
 
+    def try_lock(self, engine: Engine, name: str) -> HeldLock | None:
+        """Take the lock called ``name`` unless another holder has it."""
+        ...
+
+
+    def database_bytes(self, connection: Connection) -> int:
+        """The size of the database on disk."""
+        ...
+
 
 def dialect_for(url: URL) -> Dialect:
     """The dialect of a parsed database URL, or :class:`StorageError`."""
@@ -96,4 +107,11 @@ def dialect_for(url: URL) -> Dialect:
         from bot.storage.engines.sqlite import SqliteDialect
 
         return SqliteDialect()
-    raise StorageError(f"database {backend!r} is not supported yet; use sqlite:///path")
+    if url.drivername in ("postgresql", "postgresql+psycopg"):
+        from bot.storage.engines.postgresql import PostgresDialect
+
+        return PostgresDialect()
+    raise StorageError(
+        f"database {url.drivername!r} is not supported; use sqlite:///path or "
+        "postgresql+psycopg://user:password@host:5432/database"
+    )

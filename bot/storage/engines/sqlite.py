@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from bot.core.models import SNIPPET_END, SNIPPET_START
 from bot.storage.engines import RankedRow, SearchQuery
 from bot.storage.schema import UTCDateTime, articles
 
-__all__ = ["SqliteDialect", "fts_match_expression"]
+__all__ = ["ProcessLock", "SqliteDialect", "fts_match_expression"]
 
 
 def fts_match_expression(query: SearchQuery) -> str:
@@ -56,10 +57,40 @@ _SHOWN = text(
 """The hits shown, with their snippets: only these are read from ``articles``."""
 
 
+class ProcessLock:
+    """A named lock among the holders of one store: SQLite serves one process, so there is
+    no other process to exclude, only other jobs of this one."""
+
+    def __init__(self, name: str, held_names: set[str], guard: threading.Lock) -> None:
+        self.name = name
+        self._held_names = held_names
+        self._guard = guard
+        self._held = True
+
+    def held(self) -> bool:
+        return self._held
+
+    def release(self) -> None:
+        with self._guard:
+            if self._held:
+                self._held = False
+                self._held_names.discard(self.name)
+
+    def __enter__(self) -> ProcessLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 class SqliteDialect:
     """SQLite (WAL, FTS5 with bm25 weighting the title 10 to the text's 1)."""
 
     name = "sqlite"
+
+    def __init__(self) -> None:
+        self._held_names: set[str] = set()
+        self._guard = threading.Lock()
 
     def create_engine(self, url: URL, *, busy_timeout: float) -> Engine:
         """Creates the file's folder; a write waits ``busy_timeout`` seconds for another
@@ -117,6 +148,21 @@ class SqliteDialect:
             for pk, score in ranked
             if pk in rows
         ]
+
+    def try_lock(self, engine: Engine, name: str) -> ProcessLock | None:
+        """Granted unless this store already holds ``name`` (one process per SQLite file)."""
+        with self._guard:
+            if name in self._held_names:
+                return None
+            self._held_names.add(name)
+        return ProcessLock(name, self._held_names, self._guard)
+
+
+    def database_bytes(self, connection: Connection) -> int:
+        """Pages in use times the page size."""
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+        page_size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+        return int(pages) * int(page_size)
 
 
 def _configure_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import shlex
+import time
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from bot.core.errors import NewsbotError, ValidationError
+from bot.core.ports import NoTelemetry, Telemetry
 from bot.render.text import render_articles, render_briefing, render_search, render_summary
 from bot.services.briefing import BriefingService
 from bot.services.search import SearchService
 from bot.services.summaries import SummaryService
+from bot.transports.console.lines import InputLines
 
 __all__ = ["HELP", "ConsoleChannel"]
 
@@ -37,8 +39,11 @@ class ConsoleChannel:
         briefings: BriefingService,
         search: SearchService,
         summaries: SummaryService,
+        *,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._briefings = briefings
+        self._telemetry = telemetry or NoTelemetry()
         self._search = search
         self._summaries = summaries
         self._commands: dict[str, Callable[[list[str]], Awaitable[str]]] = {
@@ -50,12 +55,14 @@ class ConsoleChannel:
         }
 
     async def run(self, source: TextIO, sink: TextIO, *, prompt: bool) -> None:
-        """Answer commands from ``source`` until end of input or ``/quit``."""
+        """Answer commands from ``source`` until end of input or ``/quit``; cancelling it
+        (SIGTERM, SIGINT) stops it at once, even while it waits for input."""
+        lines = InputLines(source)
         while True:
             if prompt:
                 sink.write(_PROMPT)
                 sink.flush()
-            line = await asyncio.to_thread(source.readline)
+            line = await lines.readline()
             if not line:
                 if prompt:
                     sink.write("\n")
@@ -82,13 +89,19 @@ class ConsoleChannel:
             args = shlex.split(rest)
         except ValueError as error:
             return f"Cannot read the arguments: {error}."
+        started, outcome = time.perf_counter(), "error"
         try:
-            return await command(args)
+            answer = await command(args)
+            outcome = "ok"
+            return answer
         except NewsbotError as error:
             return f"/{name}: {error}"
         except Exception:
             log.exception("console command failed: %s", line)
             return f"/{name} failed unexpectedly; the log has the details."
+        finally:
+            elapsed = time.perf_counter() - started
+            self._telemetry.command_done(name.lower(), elapsed, outcome=outcome)
 
     async def _brief(self, args: list[str]) -> str:
         hours = None

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from discord.ext import commands
 
 from bot.config import DiscordSettings
 from bot.core.errors import ConfigError
-from bot.transports.discord.errors import NewsTree
+from bot.transports.discord.errors import NewsTree, record_command
 from bot.transports.discord.messages import NO_MENTIONS
 from bot.transports.discord.views import PageBook, PageButton
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["NewsBot", "build_bot", "point_discord_at", "run_bot"]
 
 log = logging.getLogger(__name__)
+
+GATEWAY_GRACE_SECONDS = 60.0
+"""A gateway connection down for longer than this makes the process unhealthy."""
 
 
 class NewsBot(commands.Bot):
@@ -50,6 +54,7 @@ class NewsBot(commands.Bot):
         self._sync_state = sync_state
         self._dev_guild_id = dev_guild_id
         self._on_first_ready: Callable[[], None] | None = None
+        self._disconnected_since: float | None = time.monotonic()
 
     async def setup_hook(self) -> None:
         from bot.transports.discord.cogs import admin, news, subscriptions
@@ -88,7 +93,31 @@ class NewsBot(commands.Bot):
         """Run ``callback`` once, when the bot first connects (a rejected token never does)."""
         self._on_first_ready = callback
 
+    async def gateway_problem(self) -> str | None:
+        """A health probe: None while connected (or down only briefly), else for how long
+        the gateway connection has been down."""
+        since = self._disconnected_since
+        if since is None:
+            return None
+        down = time.monotonic() - since
+        if down < GATEWAY_GRACE_SECONDS:
+            return None
+        return f"gateway disconnected for {down:.0f} s"
+
+    async def on_disconnect(self) -> None:
+        if self._disconnected_since is None:
+            self._disconnected_since = time.monotonic()
+
+    async def on_resumed(self) -> None:
+        self._disconnected_since = None
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: object
+    ) -> None:
+        record_command(interaction, outcome="ok")
+
     async def on_ready(self) -> None:
+        self._disconnected_since = None
         log.info("connected to Discord as %s in %d servers", self.user, len(self.guilds))
         if self._on_first_ready is not None:
             start, self._on_first_ready = self._on_first_ready, None

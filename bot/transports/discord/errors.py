@@ -45,16 +45,27 @@ class NewsTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
+        record_command(interaction, outcome="error")
         message = describe_error(error)
         original = getattr(error, "original", error)
+        context = {"guild_id": interaction.guild_id, "channel_id": interaction.channel_id}
         if isinstance(original, NewsbotError | app_commands.CheckFailure):
-            log.info("/%s refused: %s", _name(interaction), original)
+            log.info("/%s refused: %s", _name(interaction), original, extra=context)
         else:
-            log.error("/%s failed", _name(interaction), exc_info=original)
+            log.error("/%s failed", _name(interaction), exc_info=original, extra=context)
         try:
             await _reply_privately(interaction, message)
         except discord.HTTPException:
             log.warning("could not tell the member about the error in /%s", _name(interaction))
+
+
+def record_command(interaction: discord.Interaction, *, outcome: str) -> None:
+    """Report how long the command took to answer (from the member's press)."""
+    services = getattr(interaction.client, "services", None)
+    if services is None:
+        return
+    seconds = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    services.telemetry.command_done(_name(interaction), seconds, outcome=outcome)
 
 
 async def _reply_privately(interaction: discord.Interaction, message: str) -> None:
