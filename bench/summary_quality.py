@@ -6,7 +6,10 @@ For cnndm_dev and bbc_dev it scores Lead-3 (raw text, first three sentences), ev
 algorithm of :class:`bot.pipeline.summarize.Summarizer` at three sentences (cleaning on,
 our syntok tokenizer) and reports a paired-bootstrap 95% CI of ours ("news") minus Lead-3
 for each metric. ROUGE is Google's rouge-score package with the Porter stemmer; Lsum joins
-sentences with newlines. Prints markdown tables and the machine.
+sentences with newlines. Speed is articles per CPU-second of this one process, the models
+already loaded; the start-up of ``newsbot summarize`` (a new process summarising one short
+article from stdin: imports, settings, models) is timed apart. Prints markdown tables and the
+machine.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -29,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _support import machine_line  # noqa: E402
+from _support import ROOT, machine_line, print_table  # noqa: E402
 
 from bot.pipeline.summarize import ALGORITHMS, Summarizer  # noqa: E402
 from bot.pipeline.tokenize import split_sentences  # noqa: E402
@@ -39,6 +45,13 @@ DATASETS = ("cnndm_dev", "bbc_dev")
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 20240601
 SUMMARY_SENTENCES = 3
+STARTUP_RUNS = 5
+STARTUP_ARTICLE = (
+    "The city council voted on Monday to close the central library for two years. "
+    "The building needs a new roof and new wiring, officials said. "
+    "Readers will be served by a temporary branch in the old post office. "
+    "The works are expected to cost 12 million pounds."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +168,45 @@ def markdown_tables(name: str, results: list[SystemResult]) -> str:
     return "\n".join(lines)
 
 
+def summarize_startup(runs: int = STARTUP_RUNS) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``newsbot summarize -`` on one short article."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "bot", "summarize", "-"],
+            input=STARTUP_ARTICLE,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env=environment,
+        )
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run every dataset found, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
     parser.add_argument("--limit", type=int, default=None, help="first N articles per set")
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--startup-runs", type=int, default=STARTUP_RUNS)
     args = parser.parse_args(argv)
     print(f"{machine_line()} (one process used)")
+    if args.startup_runs > 0:
+        wall, cpu = summarize_startup(args.startup_runs)
+        print_table(
+            f"newsbot summarize start-up (one short article from stdin, median of "
+            f"{args.startup_runs} runs; not in the articles/CPU-s below)",
+            ("wall s", "CPU s"),
+            [(f"{wall:.2f}", f"{cpu:.2f}")],
+        )
     print()
     for name in args.datasets:
         path = args.data_dir / f"{name}.jsonl"

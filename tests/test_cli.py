@@ -16,9 +16,10 @@ SEED = REPO / "seeds" / "000_ca6e4b03c859531f.txt"
 
 
 def seed_sentences() -> list[str]:
-    from bot.pipeline.tokenize import split_sentences
+    from bot.pipeline.summarize import article_paragraphs
 
-    return split_sentences(SEED.read_text(encoding="utf-8").split("\n", 1)[1])
+    body = SEED.read_text(encoding="utf-8").split("\n", 1)[1]
+    return [sentence for paragraph in article_paragraphs(body) for sentence in paragraph]
 
 
 def test_run_without_token_briefs_the_seed_and_exits(tmp_path: Path) -> None:
@@ -148,3 +149,36 @@ def test_empty_discord_token_is_one_line_and_status_2(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "newsbot: config error in DISCORD_TOKEN: is set but empty; unset it to use the console"
     ]
+
+
+DAILY_MAIL = REPO / "tests" / "fixtures" / "dailymail"
+DAILY_MAIL_FURNITURE = (
+    "By ",
+    "Mailonline",
+    "Daily Mail Reporter",
+    "PUBLISHED",
+    "UPDATED",
+    "Published:",
+    "Updated:",
+    " EST",
+    " BST",
+    "Scroll down",
+    "pictured",
+    "Lucky find",
+    "Lucky escape",
+    "(left)",
+    "What happens next",
+    "Share this article",
+)
+
+
+def test_console_briefing_of_daily_mail_articles_shows_no_page_furniture(tmp_path: Path) -> None:
+    workspace = write_config(tmp_path, folders=[DAILY_MAIL])
+    result = run_newsbot(["console"], env=workspace.env, stdin="/brief\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "A 40-metre construction crane toppled onto the playground" in out
+    assert "A retired postman who found a winning lottery ticket" in out
+    assert out.startswith("Briefing: 2 stories")
+    for furniture in DAILY_MAIL_FURNITURE:
+        assert furniture not in out, furniture

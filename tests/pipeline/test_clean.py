@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pipeline.clean import clean_text, is_boilerplate
+from bot.pipeline.clean import clean_text, is_boilerplate, is_caption_or_heading
 from bot.pipeline.summarize import Summarizer
 
 
@@ -48,6 +48,88 @@ def test_bylines_and_timestamps_are_removed() -> None:
         "UPDATED: . 11:01 EST, 28 February 2013 . A man was arrested."
     )
     assert clean_text(daily_mail) == "A man was arrested."
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "By . Mark Duell . Last updated at 5:04 PM on 2nd March 2012 . ",
+        "Last updated at 10:39 AM on 21st November 2011 . ",
+        "By . Associated Press . and Daily Mail Reporter . PUBLISHED: . 14:11 EST, "
+        "25 October 2013 . | . UPDATED: . 15:36 EST, 25 October 2013 . ",
+        "By Associated Press . Published: . 19:25 EST, 31 October 2013 . | . "
+        "Updated: . 19:25 EST, 31 October 2013 . ",
+        "By . Sophie Jane Evans . Created: 13:05 EST, 2 October 2012 . ",
+        "By DAILY MAIL REPORTER . ",
+        "By Jane Doe For Mailonline\n\nPublished: 10:21 EDT, 3 June 2023 | "
+        "Updated: 11:02 EDT, 3 June 2023\n\n",
+    ],
+)
+def test_daily_mail_headers_are_removed(header: str) -> None:
+    assert clean_text(header + "A man was hurt.") == "A man was hurt."
+
+
+def test_captions_and_headings_are_dropped_in_the_released_layout() -> None:
+    text = (
+        "The bishop of Fargo was ill. Bishop John Folda (pictured) of the Fargo Catholic "
+        "Diocese has exposed hundreds to hepatitis A . Officials say the risk is low. "
+        "Mr. Smith (left) with his wife Jane at the church on Sunday . "
+        "Heartbroken: The congregation at the service this week . Searching blind . "
+        "Share this article . The church reopens on Monday."
+    )
+    assert clean_text(text) == (
+        "The bishop of Fargo was ill.\nOfficials say the risk is low.\n"
+        "The church reopens on Monday."
+    )
+
+
+def test_captions_and_headings_are_dropped_from_web_paragraphs() -> None:
+    text = (
+        "A man was hurt when a crane fell in Leeds on Monday.\n\n"
+        "The crane, pictured before it fell, was 40 metres tall\n\n"
+        "Scroll down for video\n\nWhat happened next\n\n"
+        "Rescue: Firefighters reach the cab in the city centre\n\n"
+        "He was taken to hospital and is said to be stable."
+    )
+    assert clean_text(text) == (
+        "A man was hurt when a crane fell in Leeds on Monday.\n\n"
+        "He was taken to hospital and is said to be stable."
+    )
+
+
+def test_unpunctuated_body_sentences_are_kept_with_a_full_stop() -> None:
+    text = (
+        "CNN approached the Ministry of Defence for comment but is yet to receive a "
+        "response . Police said: 'It was fine' . It ended."
+    )
+    assert clean_text(text) == (
+        "CNN approached the Ministry of Defence for comment but is yet to receive a "
+        "response.\nPolice said: 'It was fine'\nIt ended."
+    )
+
+
+def test_a_line_wrapped_after_a_comma_is_not_a_heading() -> None:
+    text = "In the men's 800m heats,\nJoel Jutge of France won in a season's best time."
+    assert clean_text(text) == text
+
+
+def test_a_text_of_headings_only_is_kept_rather_than_emptied() -> None:
+    assert clean_text("Minister resigns over scandal") == "Minister resigns over scandal."
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "furniture"),
+    [
+        ("The couple, pictured together in 2010, had been married for 20 years", True),
+        ("Jane Doe (right) and her sister Mary at the premiere in London on Friday", True),
+        ("Tragic: The family home in Kent where the fire started on Sunday night", True),
+        ("Inspections", True),
+        ("Police said: the man was arrested at his home on Friday night after a chase", False),
+        ("The council voted to close the library after a long and bitter dispute", False),
+    ],
+)
+def test_is_caption_or_heading(paragraph: str, furniture: bool) -> None:
+    assert is_caption_or_heading(paragraph) is furniture
 
 
 def test_prompts_and_photo_credits_are_removed() -> None:

@@ -457,8 +457,16 @@ def test_upgrading_from_0005_reindexes_titles_and_texts_only(tmp_path: Path) -> 
             "'Example', '2026-01-01 00:00:00', '2026-01-01 00:00:00', "
             "'The canal reopened on Monday.', '[\"Barges queued overnight.\"]', 'k1')"
         )
+        for pk in (7000, 12000):  # keys in three chunks of the rebuild
+            connection.execute(
+                "INSERT INTO articles (pk, id, url, title, source_name, published_at, "
+                "first_seen_at, text, story_id) VALUES (?, ?, ?, 'Lock gates', 'Example', "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00', 'The lock gates were mended.', ?)",
+                (pk, f"k{pk}", f"https://news.example/{pk}", f"k{pk}"),
+            )
     store = SqlStore.open(f"sqlite:///{path}")
     assert [hit.article.id for hit in store.search("canal reopened")] == ["k1"]
+    assert {hit.article.id for hit in store.search("gates mended")} == {"k7000", "k12000"}
     assert store.search("barges") == []  # words only in the summary are not indexed
     store.close()
     with sqlite3.connect(path) as connection:

@@ -8,13 +8,18 @@ Revises: 0005
 
 from __future__ import annotations
 
+import sys
+
 from alembic import op
+from tqdm import tqdm
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+INDEX_CHUNK = 5000
+"""Articles indexed per statement when the index is rebuilt."""
 _TRIGGERS = ("articles_fts_insert", "articles_fts_delete", "articles_fts_update")
 
 
@@ -44,12 +49,36 @@ def _recreate(columns: str, values: str, old_values: str, update_of: str) -> Non
             INSERT INTO articles_fts(rowid, {columns}) VALUES (new.pk, {values});
         END"""
     )
-    op.execute("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
+
+
+def _index_stored_articles() -> None:
+    """Index the stored articles a chunk of keys at a time, with a progress bar when stderr is
+    a terminal: at a million articles this takes minutes, once."""
+    bind = op.get_bind()
+    low, high = bind.exec_driver_sql("SELECT min(pk), max(pk) FROM articles").one()
+    if low is None:
+        return
+    statement = (
+        "INSERT INTO articles_fts(rowid, title, text) "
+        "SELECT pk, title, text FROM articles WHERE pk >= ? AND pk < ?"
+    )
+    with tqdm(
+        total=high - low + 1,
+        desc="newsbot: building the search index",
+        unit=" keys",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    ) as progress:
+        for start in range(low, high + 1, INDEX_CHUNK):
+            bind.exec_driver_sql(statement, (start, start + INDEX_CHUNK))
+            progress.update(min(INDEX_CHUNK, high + 1 - start))
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         _recreate("title, text", "new.title, new.text", "old.title, old.text", "title, text")
+        _index_stored_articles()
 
 
 def downgrade() -> None:
@@ -60,3 +89,4 @@ def downgrade() -> None:
             "old.title, coalesce(old.summary, ''), old.text",
             "title, summary, text",
         )
+        op.execute("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
