@@ -37,8 +37,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.clustering import DATA_CANDIDATES, _crowded, _synthetic, load_gold, score
 from bot.pipeline.cluster import ClusterDocument, StoryClusterer
 
-VOCABULARY = ("_reader", "_doc_freq", "_capitalised", "_lower_case")
-PER_STORY = ("_stories", "_name_postings", "_topic_postings", "_buckets", "_story_of_doc")
+VOCABULARY = ("_reader", "_vocabulary", "_query")
+PER_STORY = (
+    "_stories",
+    "_posted",
+    "_name_postings",
+    "_topic_postings",
+    "_buckets",
+    "_story_of_doc",
+)
 
 
 def cut_ups(

@@ -1,7 +1,7 @@
 """Story clustering on the gold dev set: quality, speed, and sensitivity to the knobs.
 
     python bench/clustering.py [--data ../shared/data/clusters/dev.jsonl] [--scale 50000]
-                               [--held-out-splits 3] [--no-sensitivity]
+                               [--cost 10000] [--held-out-splits 3] [--no-sensitivity]
 
 Streams the articles in date order through :class:`StoryClusterer` (no peeking ahead) and
 prints pairwise and B-cubed precision/recall/F1 (defaults, ablations, the ceiling of the window
@@ -9,8 +9,11 @@ rule), throughput, the same on a *crowded* dev set (each event moved as a block 
 span, so that events overlap in time as the held-back ones do), a *held-out* check (the knobs
 chosen on half of the events and scored on the other half, both ways, over several random
 splits), sensitivity tables over the knobs (with the best pairwise F1 any clusterer could reach
-under each window rule), and a synthetic scale run of ``--scale`` made-up documents over three
-days for the per-document cost when the window is full.
+under each window rule), a synthetic scale run of ``--scale`` made-up documents over three
+days for the per-document cost when the window is full, and the cost per article where the bot
+pays it (``--cost``): reading an article (:meth:`DocumentReader.read`, in the parser workers) and
+placing it from that reading (:meth:`StoryClusterer.add`, in the bot's process), on the ~2 KB
+made-up news items of ``bench/ingest.py``.
 
 Every setting is also run on the made-up hard negatives of ``tests/fixtures/clusters``: a cell
 marked ``✗`` merged two different fixture events or split one, so a setting that scores well
@@ -25,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import random
 import re
 import resource
@@ -41,7 +42,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.pipeline.cluster import ClusterDocument, StoryClusterer
+from bench._support import NewsText, machine_line, print_table
+from bot.pipeline.cluster import ClusterDocument, DocumentReader, StoryClusterer
+from bot.pipeline.stories import PRUNE_EVERY
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_CANDIDATES = (
@@ -208,18 +211,6 @@ def readme_baseline(
         best[2][0] = max(best[2][0], doc.published)
         predicted[doc.id] = best[0]
     return predicted
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}; {os.cpu_count()} logical cores; Python {platform.python_version()}"
 
 
 def _row(name: str, result: Scores) -> str:
@@ -540,15 +531,51 @@ def _scale(count: int) -> None:
     )
 
 
+def _cost(count: int, runs: int = 3) -> None:
+    """CPU ms per article of reading it and of placing it from that reading, on made-up ~2 KB
+    news items (each its own event, 20 s apart), pruning as :class:`StoryAssigner` does."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    documents = [
+        ClusterDocument(f"n{i}", title, text, start + timedelta(seconds=20 * i), "news.example")
+        for i, (title, text) in enumerate(NewsText().documents(0, count))
+    ]
+    rows = []
+    for run in range(1, runs + 1):
+        reader = DocumentReader()
+        cpu = time.process_time()
+        readings = [reader.read(doc.title, doc.text) for doc in documents]
+        read_ms = (time.process_time() - cpu) / count * 1e3
+        clusterer = StoryClusterer()
+        cpu = time.process_time()
+        for n, (doc, reading) in enumerate(zip(documents, readings, strict=True), start=1):
+            clusterer.add(doc, reading)
+            if n % PRUNE_EVERY == 0:
+                clusterer.prune(doc.published)
+        place_ms = (time.process_time() - cpu) / count * 1e3
+        rows.append((run, f"{count:,}", f"{read_ms:.3f}", f"{place_ms:.3f}", f"{len(clusterer):,}"))
+    print_table(
+        f"cost per article: {count:,} made-up ~2 KB news items (bench/ingest.py's), CPU ms",
+        (
+            "run",
+            "articles",
+            "read (parser worker)",
+            "place from the reading (bot process)",
+            "stories held",
+        ),
+        rows,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="gold JSONL (id,date,title,...)")
     parser.add_argument("--scale", type=int, default=50_000, help="synthetic docs; 0 to skip")
+    parser.add_argument("--cost", type=int, default=10_000, help="news items; 0 to skip")
     parser.add_argument("--held-out-splits", type=int, default=3, help="0 to skip")
     parser.add_argument("--no-sensitivity", action="store_true", help="skip the knob tables")
     args = parser.parse_args(argv)
     data = args.data or next((p for p in DATA_CANDIDATES if p.exists()), None)
-    print(f"machine: {_machine()}")
+    print(machine_line())
     if data is None or not data.exists():
         print("no gold data found; pass --data")
     else:
@@ -563,6 +590,8 @@ def main(argv: list[str] | None = None) -> int:
             _held_out(documents, gold, args.held_out_splits)
         if not args.no_sensitivity:
             _sensitivity(documents, gold)
+    if args.cost:
+        _cost(args.cost)
     if args.scale:
         _scale(args.scale)
     return 0

@@ -27,11 +27,15 @@ from bot.pipeline.refresh import Refresher
 from bot.pipeline.stories import StoryAssigner
 from bot.pipeline.summarize import Summarizer
 from bot.render.text import render_briefing
-from bot.services.alerts import AlertPlanner
+from bot.services.alerts import AlertPlanner, PlannerChain
+from bot.services.archive import ArchiveSearch
+from bot.services.ask import AskService
 from bot.services.briefing import BriefingService
 from bot.services.delivery import DeliveryService, FloodCaps
 from bot.services.feeds import FeedService
+from bot.services.follows import FollowService
 from bot.services.polling import Poller, PollPolicy
+from bot.services.recap import RecapService
 from bot.services.retention import RetentionService
 from bot.services.schedules import ScheduleService
 from bot.services.scheduling import BriefingScheduler
@@ -60,6 +64,7 @@ _T = TypeVar("_T")
 
 STOP_GRACE_SECONDS = 5.0
 PRUNE_EVERY = timedelta(hours=1)
+QUIET_CHECK_EVERY = timedelta(minutes=10)
 STORY_WARMUP_WINDOW = timedelta(days=7)
 STORY_WARMUP_LIMIT = 5000
 
@@ -84,6 +89,9 @@ class Services:
     status: StatusService
     alerts: AlertPlanner
     stories: StoryAssigner
+    follows: FollowService
+    recap: RecapService
+    ask: AskService
     poller: Poller
     briefing_scheduler: BriefingScheduler
     retention: RetentionService
@@ -142,10 +150,25 @@ async def open_services(
         ):
             summaries = SummaryService(store, build_summarizer(settings), fetcher, parsers=parsers)
             retention = RetentionService(store, clock, days=settings.retention.days)
-            refresher = Refresher(
-                store, fetcher, clock, alerts, stories, parsers=parsers, retention=retention.keep
+            follows = FollowService(
+                store,
+                summaries,
+                clock,
+                edit_every=timedelta(minutes=settings.follows.edit_minutes),
+                quiet_after=timedelta(hours=settings.follows.quiet_hours),
             )
+            planner = PlannerChain((alerts, follows.planner))
+            refresher = Refresher(
+                store, fetcher, clock, planner, stories, parsers=parsers, retention=retention.keep
+            )
+            archive = ArchiveSearch(store)
             limits, poll, briefing = settings.limits, settings.poll, settings.briefing
+            poll_policy = PollPolicy(
+                interval_minutes=poll.interval_minutes,
+                min_interval_minutes=poll.min_interval_minutes,
+                max_interval_minutes=poll.max_interval_minutes,
+                pause_after_hours=poll.pause_after_hours,
+            )
             briefings = BriefingService(
                 store,
                 summaries,
@@ -156,7 +179,9 @@ async def open_services(
             yield Services(
                 settings=settings,
                 store=store,
-                feeds=FeedService(store, refresher, max_per_guild=limits.feeds_per_guild),
+                feeds=FeedService(
+                    store, refresher, clock, poll_policy, max_per_guild=limits.feeds_per_guild
+                ),
                 briefings=briefings,
                 search=SearchService(store, summaries, clock),
                 summaries=summaries,
@@ -172,18 +197,10 @@ async def open_services(
                 retention=retention,
                 alerts=alerts,
                 stories=stories,
-                poller=Poller(
-                    store,
-                    refresher,
-                    clock,
-                    PollPolicy(
-                        interval_minutes=poll.interval_minutes,
-                        min_interval_minutes=poll.min_interval_minutes,
-                        max_interval_minutes=poll.max_interval_minutes,
-                        pause_after_hours=poll.pause_after_hours,
-                    ),
-                    batch_size=poll.batch_size,
-                ),
+                follows=follows,
+                recap=RecapService(store, clock, archive=archive),
+                ask=AskService(store, clock, archive=archive),
+                poller=Poller(store, refresher, clock, poll_policy, batch_size=poll.batch_size),
                 briefing_scheduler=BriefingScheduler(
                     store,
                     briefings,
@@ -231,7 +248,12 @@ async def run_console(
             sink.write(render_briefing(await services.briefings.brief()) + "\n")
             sink.flush()
         channel = ConsoleChannel(
-            services.briefings, services.search, services.summaries, telemetry=services.telemetry
+            services.briefings,
+            services.search,
+            services.summaries,
+            recap=services.recap,
+            ask=services.ask,
+            telemetry=services.telemetry,
         )
         await channel.run(source, sink, prompt=source.isatty())
 
@@ -254,6 +276,7 @@ async def run_discord(settings: Settings, discord_settings: DiscordSettings) -> 
                 per_channel_per_hour=settings.alerts.per_channel_per_hour,
             ),
             alerts=services.alerts,
+            follows=services.follows,
             telemetry=services.telemetry,
         )
         released = await delivery.recover()
@@ -305,6 +328,7 @@ def build_scheduler(
         (services.briefing_scheduler.run_due, settings.briefing.check_seconds),
         (delivery.deliver_due, settings.alerts.deliver_seconds),
         (services.retention.prune, PRUNE_EVERY.total_seconds()),
+        (services.follows.end_quiet, QUIET_CHECK_EVERY.total_seconds()),
     )
     for job, seconds in jobs:
         scheduler.add_job(

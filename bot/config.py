@@ -124,6 +124,14 @@ class AlertSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowSettings:
+    """Followed stories: how often one message may be edited, and when a story goes quiet."""
+
+    edit_minutes: float = _setting(5.0, low=0, high=1440)
+    quiet_hours: int = _setting(48, low=1, high=24 * 30)
+
+
+@dataclass(frozen=True, slots=True)
 class RetentionSettings:
     """How long articles are kept."""
 
@@ -191,6 +199,7 @@ class Settings:
     poll: PollSettings = field(default_factory=PollSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    follows: FollowSettings = field(default_factory=FollowSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     log: LogSettings = field(default_factory=LogSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
@@ -213,6 +222,7 @@ _SECTIONS: dict[str, type] = {
     "poll": PollSettings,
     "limits": LimitSettings,
     "alerts": AlertSettings,
+    "follows": FollowSettings,
     "retention": RetentionSettings,
     "log": LogSettings,
     "ops": OpsSettings,

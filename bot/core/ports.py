@@ -23,6 +23,7 @@ from bot.core.models import (
     SearchHit,
     Subscription,
 )
+from bot.core.query import Query
 
 __all__ = [
     "DeliveryPlanner",
@@ -102,11 +103,13 @@ class Store(Protocol):
         extract_full_text: bool = False,
         interval_minutes: int | None = None,
         created_by: int | None = None,
+        next_poll_at: datetime | None = None,
     ) -> Feed:
         """Insert a feed, or update the name and options of the same URL in the same guild.
 
         Without a name the feed is called after its host (or folder) until its first fetch
-        brings its own title. ``created_by`` is recorded on insert only."""
+        brings its own title. ``created_by`` and ``next_poll_at`` are recorded on insert only;
+        a feed without a next poll time is due at once."""
         ...
 
     def get_feed(self, feed_id: int) -> Feed | None:
@@ -155,9 +158,15 @@ class Store(Protocol):
         ...
 
     def search(
-        self, query: str, *, since: datetime | None = None, limit: int = 10
+        self, query: Query | str, *, since: datetime | None = None, limit: int = 10
     ) -> list[SearchHit]:
-        """Full-text search for all the query's words ("quoted phrases" kept), best first."""
+        """Full-text search, best first: a parsed query with its OR, NOT and phrases (its
+        ``source:`` filters left to the caller), or text whose every word is required."""
+        ...
+
+    def visible_article_ids(self, guild_id: int, article_ids: Sequence[str]) -> set[str]:
+        """Which of the articles a guild may see: those that came through a config feed
+        (guild 0) or one of that guild's own feeds, never another guild's private ones."""
         ...
 
     def prune_articles(self, before: datetime) -> int:
@@ -367,11 +376,26 @@ class MessageSink(Protocol):
         content: str,
         embeds: Sequence[Mapping[str, Any]],
         nonce: str,
+        *,
+        follow: str | None = None,
     ) -> str:
         """Post one message and return its id; raise DeliveryError when it cannot be sent.
+        With ``follow`` (a story id) the message offers a Follow button for that story.
 
         Sending twice with the same ``nonce`` must post one message (Discord's
         ``enforce_nonce``), so a retry after a crash never double-posts."""
+        ...
+
+    async def edit(
+        self,
+        recipient_type: str,
+        recipient_id: int,
+        message_id: str,
+        content: str,
+        embeds: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Replace a sent message's content and embeds in place; raise DeliveryError when it
+        cannot be edited (permanent when the message was deleted)."""
         ...
 
 

@@ -45,13 +45,21 @@ stays bounded whatever the stream rate.
 Candidates come from inverted indexes over the ``posted_terms`` heaviest terms of each story's
 centroids and from the LSH buckets; no call scans all stories.
 
-Memory: a story is held compactly, about 3 KB while it is inside its base window and about 2.4 KB
-after (``bench/cluster_memory.py``): each centroid is a tuple of terms (shared with the
-vocabulary) and an array of 32-bit weights; the indexes hold small integer story handles, not
-weights (a candidate's weight for a term is read from its centroid); a MinHash signature keeps 32
-bits per permutation; past ``window`` a story drops its signatures, and a lone story keeps only
-its ``lone_terms`` heaviest terms of each part. The default ``max_stories`` (20,000) holds the
-stories at about 60 MB at worst; the vocabulary and IDF counts come on top of that.
+Cost: terms are small integer ids (one dictionary lookup per term of a document); the document
+counts, capitalised and lower-case counts are arrays over those ids, so a document's TF-IDF
+weights are a few array operations. The query is laid out densely over the ids (a scratch
+vector, zeroed again after each document), so a centroid's cosine with it is one gather and one
+dot product, and the candidates found through the postings are scored together against a table
+of every story's posted terms and unit weights (rows by story handle, handles reused).
+
+Memory: a story is held compactly, about 3 KB while it is inside its base window and about 2.5 KB
+after (``bench/cluster_memory.py``): each centroid is an array of 32-bit term ids and one of
+32-bit weights; the indexes hold small integer story handles, and the posted-terms table a row
+of ``posted_terms`` ids and weights per handle; a MinHash signature keeps 32 bits per
+permutation; past ``window`` a story drops its signatures, and a lone story keeps only its
+``lone_terms`` heaviest terms of each part. The default ``max_stories`` (20,000) holds the
+stories at about 60 MB at worst; the vocabulary and IDF counts come on top of that (ids of terms
+no longer counted nor held are reused when the counts are halved).
 """
 
 from __future__ import annotations
@@ -62,6 +70,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -105,8 +114,9 @@ _STOPWORD_TEXT = """
 """
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
-_Vector = dict[str, float]
 _Key = TypeVar("_Key", str, int)
+_NO_IDS = np.zeros(0, np.int32)
+_NO_WEIGHTS = np.zeros(0, np.float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,37 +135,108 @@ class ClusterDocument:
 class _Centroid:
     """The sum of the members' unit vectors of one part, cut to its heaviest terms.
 
-    Held compactly: the terms (interned strings, shared with the vocabulary) in a tuple, their
-    weights as 32-bit floats in a parallel array.
+    Held compactly: the term ids (32-bit) heaviest first, their weights as 32-bit floats.
     """
 
-    __slots__ = ("norm", "terms", "weights")
+    __slots__ = ("ids", "norm", "weights")
 
     def __init__(self) -> None:
-        self.terms: tuple[str, ...] = ()
-        self.weights = array("f")
+        self.ids = _NO_IDS
+        self.weights = _NO_WEIGHTS
         self.norm = 1.0
 
-    def cosine(self, unit: _Vector) -> float:
-        get = unit.get
-        return (
-            sum(w * get(t, 0.0) for t, w in zip(self.terms, self.weights, strict=True)) / self.norm
-        )
+    def set(self, ids: np.ndarray, weights: np.ndarray) -> None:
+        self.ids = ids.astype(np.int32)
+        self.weights = weights.astype(np.float32)
+        self.norm = math.sqrt(float(np.dot(self.weights, self.weights))) or 1.0
 
-    def unit_weight(self, term: str) -> float:
-        """The weight of ``term`` in the unit-length centroid (0 when not held)."""
-        try:
-            return self.weights[self.terms.index(term)] / self.norm
-        except ValueError:
-            return 0.0
 
-    def as_dict(self) -> _Vector:
-        return dict(zip(self.terms, self.weights, strict=True))
+class _PostedTerms:
+    """The posted (indexed) terms of one part of every story held, as rows by story handle:
+    term ids and unit weights, zero-padded, so that a query is scored against many candidate
+    stories at once."""
 
-    def set(self, weights: _Vector) -> None:
-        self.terms = tuple(weights)
-        self.weights = array("f", weights.values())
-        self.norm = math.sqrt(sum(w * w for w in self.weights)) or 1.0
+    __slots__ = ("ids", "weights")
+
+    def __init__(self, width: int) -> None:
+        self.ids = np.zeros((64, width), np.int32)
+        self.weights = np.zeros((64, width), np.float64)
+
+    def set(self, handle: int, centroid: _Centroid) -> None:
+        if handle >= len(self.ids):
+            rows = max(2 * len(self.ids), handle + 1)
+            for name in ("ids", "weights"):
+                old = getattr(self, name)
+                new = np.zeros((rows, old.shape[1]), old.dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        width = min(self.ids.shape[1], len(centroid.ids))
+        self.ids[handle, :width] = centroid.ids[:width]
+        self.ids[handle, width:] = 0
+        self.weights[handle, :width] = centroid.weights[:width] / centroid.norm
+        self.weights[handle, width:] = 0.0
+
+    def clear(self, handle: int) -> None:
+        if handle < len(self.ids):
+            self.ids[handle] = 0
+            self.weights[handle] = 0.0
+
+    def dots(self, query: np.ndarray, handles: np.ndarray) -> np.ndarray:
+        """Dot product of ``query`` (dense over term ids) with each story's posted terms."""
+        return np.einsum("ij,ij->i", query[self.ids[handles]], self.weights[handles])
+
+
+class _Vocabulary:
+    """Term ids, and per id the documents counted so far: all, capitalised inside a sentence,
+    written in lower case. Ids of terms no longer counted nor held are reused."""
+
+    __slots__ = ("_free", "capitalised", "doc_freq", "ids", "lower_case")
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.doc_freq = np.zeros(1024, np.int64)
+        self.capitalised = np.zeros(1024, np.int64)
+        self.lower_case = np.zeros(1024, np.int64)
+        self._free: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.doc_freq)
+
+    def of(self, terms: Sequence[str]) -> np.ndarray:
+        """The ids of ``terms`` (new terms get one), in order."""
+        ids = self.ids
+        found = [ids.get(term, -1) for term in terms]
+        if -1 in found:
+            for at, term in enumerate(terms):
+                if found[at] < 0:
+                    known = ids.get(term)
+                    found[at] = self._new(term) if known is None else known
+        return np.array(found, dtype=np.intp)
+
+    def _new(self, term: str) -> int:
+        if self._free:
+            term_id = self._free.pop()
+        else:
+            term_id = len(self.ids)
+            if term_id >= len(self.doc_freq):
+                grown = 2 * len(self.doc_freq)
+                for name in ("doc_freq", "capitalised", "lower_case"):
+                    old = getattr(self, name)
+                    new = np.zeros(grown, old.dtype)
+                    new[: len(old)] = old
+                    setattr(self, name, new)
+        self.ids[term] = term_id
+        return term_id
+
+    def halve(self, held: set[int]) -> None:
+        """Halve every count; forget the terms left with none that no story holds."""
+        for counts in (self.doc_freq, self.capitalised, self.lower_case):
+            counts //= 2
+        unused = (self.doc_freq == 0) & (self.capitalised == 0) & (self.lower_case == 0)
+        for term, term_id in list(self.ids.items()):
+            if unused[term_id] and term_id not in held:
+                del self.ids[term]
+                self._free.append(term_id)
 
 
 class _Story:
@@ -284,14 +365,26 @@ class DocumentReader:
 
 
 @dataclass(frozen=True, slots=True)
+class _Part:
+    """One part of a document's unit TF-IDF vector: term ids and weights, in reading order."""
+
+    ids: np.ndarray
+    weights: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True, slots=True)
 class _Features:
     """What the clusterer keeps of a document while placing it."""
 
-    names: _Vector
-    topic: _Vector
-    headline: _Vector
-    """IDF weight of each headline term"""
+    names: _Part
+    topic: _Part
+    headline: _Part
+    """The IDF weight of each distinct headline term"""
     signature: bytes | None
+    band_keys: tuple[int, ...]
 
 
 class StoryClusterer:
@@ -319,8 +412,8 @@ class StoryClusterer:
         bands: int = 8,
         centroid_terms: int = 48,
         lone_terms: int = 32,
-        posted_terms: int = 16,
-        query_terms: int = 24,
+        posted_terms: int = 12,
+        query_terms: int = 16,
         max_postings: int = 1000,
         candidates: int = 8,
         recent_signatures: int = 8,
@@ -365,19 +458,19 @@ class StoryClusterer:
         self._max_stories = max_stories
         self._idf_horizon = idf_horizon
         self._reader = DocumentReader(lead_chars=lead_chars, num_permutations=num_permutations)
-        self._doc_freq: Counter[str] = Counter()
+        self._vocabulary = _Vocabulary()
         self._doc_count = 0
-        self._capitalised: Counter[str] = Counter()
-        """term -> documents in which it was capitalised inside a sentence"""
-        self._lower_case: Counter[str] = Counter()
-        """term -> documents in which it was written in lower case"""
+        self._query = (np.zeros(1024), np.zeros(1024))
+        """Dense scratch vectors (names, topic) over term ids, zero between two documents"""
         self._stories: dict[int, _Story] = {}
         """story handle -> story"""
-        self._next_handle = 0
+        self._free_handles: list[int] = []
+        self._posted = (_PostedTerms(self._posted_terms), _PostedTerms(self._posted_terms))
+        """(names, topic): each story's posted terms and their unit weights, by handle"""
         self._story_of_doc: dict[str, str] = {}
-        self._name_postings: dict[str, _Handles] = {}
-        """name term -> handles of the stories with that term in their name centroid"""
-        self._topic_postings: dict[str, _Handles] = {}
+        self._name_postings: dict[int, _Handles] = {}
+        """name term id -> handles of the stories with that term posted in their name centroid"""
+        self._topic_postings: dict[int, _Handles] = {}
         self._buckets: dict[int, _Handles] = {}
         """LSH band key -> handles of the active stories with a recent member in that bucket"""
 
@@ -402,13 +495,13 @@ class StoryClusterer:
         features = self._features(reading)
         story = None
         if features.signature is not None:
-            story = self._duplicate_story(when, features.signature)
+            story = self._duplicate_story(when, features)
         if story is None:
             story = self._similar_story(when, features)
         if story is None:
-            story = _Story(self._next_handle, doc.id, when)
-            self._next_handle += 1
-            self._stories[story.handle] = story
+            handle = self._free_handles.pop() if self._free_handles else len(self._stories)
+            story = _Story(handle, doc.id, when)
+            self._stories[handle] = story
         self._join(story, doc.id, when, features)
         return story.id
 
@@ -444,9 +537,13 @@ class StoryClusterer:
                 self._forget(story)
         if self._doc_count > self._idf_horizon:
             self._doc_count //= 2
-            self._doc_freq = _halved(self._doc_freq)
-            self._capitalised = _halved(self._capitalised)
-            self._lower_case = _halved(self._lower_case)
+            held = {
+                int(term_id)
+                for story in self._stories.values()
+                for centroid in (story.names, story.topic)
+                for term_id in centroid.ids
+            }
+            self._vocabulary.halve(held)
 
     def __len__(self) -> int:
         """The number of stories held."""
@@ -459,23 +556,30 @@ class StoryClusterer:
         counts: dict[str, float] = dict(zip(reading.terms, reading.counts, strict=True))
         for term in reading.headline:
             counts[term] = counts.get(term, 0) + self._title_weight
+        vocabulary = self._vocabulary
+        terms = list(counts)
+        ids = vocabulary.of(terms)
+        lower = reading.lower_case  # terms of the lead, so among ``terms``
+        written_lower = np.fromiter([term in lower for term in terms], np.bool_, len(terms))
         self._doc_count += 1
-        self._doc_freq.update(counts.keys())
-        self._capitalised.update(reading.capitalised)
-        self._lower_case.update(reading.lower_case)
+        doc_freq = vocabulary.doc_freq
+        doc_freq[ids] += 1  # each id once
+        vocabulary.capitalised[vocabulary.of(list(reading.capitalised))] += 1
+        vocabulary.lower_case[ids[written_lower]] += 1
         idf_numerator = math.log(self._doc_count + 1) + 1.0
-        doc_freq = self._doc_freq
-        capitalised_in, lower_in = self._capitalised.get, self._lower_case.get
-        log = math.log
-        names: _Vector = {}
-        topic: _Vector = {}
-        for term, count in counts.items():
-            if count <= 0:  # a headline term with title_weight 0
-                continue
-            weight = (1.0 + log(count)) * (idf_numerator - log(doc_freq[term] + 1))
-            (names if capitalised_in(term, 0) > lower_in(term, 0) else topic)[term] = weight
-        headline = {term: idf_numerator - log(doc_freq[term] + 1) for term in reading.headline}
-        return _Features(_unit(names), _unit(topic), headline, reading.signature)
+        idf = idf_numerator - np.log(doc_freq[ids] + 1.0)
+        tf = np.fromiter(counts.values(), np.float64, len(terms))
+        weights = (1.0 + np.log(tf)) * idf if self._title_weight > 0 else _weights(tf, idf)
+        is_name = vocabulary.capitalised[ids] > vocabulary.lower_case[ids]
+        headline_ids = vocabulary.of(list(dict.fromkeys(reading.headline)))
+        signature = reading.signature
+        return _Features(
+            _unit(ids[is_name], weights[is_name]),
+            _unit(ids[~is_name], weights[~is_name]),
+            _Part(headline_ids, idf_numerator - np.log(doc_freq[headline_ids] + 1.0)),
+            signature,
+            self._band_keys(signature) if signature is not None else (),
+        )
 
     def _band_keys(self, signature: bytes) -> tuple[int, ...]:
         """One LSH bucket key per band of ``rows`` hash values."""
@@ -487,16 +591,17 @@ class StoryClusterer:
 
     # ------------------------------------------------------------------ matching
 
-    def _duplicate_story(self, when: float, signature: bytes) -> _Story | None:
+    def _duplicate_story(self, when: float, features: _Features) -> _Story | None:
         """The active story holding the closest near-duplicate of the document, if any."""
         candidates: dict[int, None] = {}
-        for key in self._band_keys(signature):
+        for key in features.band_keys:
             bucket = self._buckets.get(key)
             if bucket is not None:
                 candidates.update(dict.fromkeys(_members(bucket)))
         if not candidates:
             return None
-        minima = np.frombuffer(signature, dtype=np.uint32)
+        assert features.signature is not None
+        minima = np.frombuffer(features.signature, dtype=np.uint32)
         best: _Story | None = None
         best_jaccard = self._duplicate_jaccard
         for handle in candidates:
@@ -511,9 +616,11 @@ class StoryClusterer:
 
     def _similar_story(self, when: float, features: _Features) -> _Story | None:
         """The open story whose evidence clears its time-adjusted bar by the widest margin."""
+        names_query, topic_query = self._dense_query()
         partial: dict[int, float] = {}
-        self._accumulate(partial, features.names, self._name_postings, names=True)
-        self._accumulate(partial, features.topic, self._topic_postings, names=False)
+        names_posted, topic_posted = self._posted
+        self._accumulate(partial, features.names, names_query, self._name_postings, names_posted)
+        self._accumulate(partial, features.topic, topic_query, self._topic_postings, topic_posted)
         ranked = heapq.nlargest(self._candidates, partial.items(), key=_weight)
         use_names = len(features.names) >= self._min_names
         # Joining needs a names or topic cosine of at least half the smaller bar (the harmonic
@@ -522,6 +629,8 @@ class StoryClusterer:
         floor = min(self._threshold, self._title_names_floor) / 2
         best: _Story | None = None
         best_margin = 0.0
+        names_query[features.names.ids] = features.names.weights
+        topic_query[features.topic.ids] = features.topic.weights
         for handle, partial_score in ranked:
             if partial_score < floor:
                 break
@@ -529,8 +638,10 @@ class StoryClusterer:
             gap = _gap(story, when)
             if gap > self._open_for(story):
                 continue
-            topic = story.topic.cosine(features.topic)
-            names = story.names.cosine(features.names) if use_names and story.names.terms else None
+            topic = _cosine(story.topic, topic_query)
+            names = None
+            if use_names and len(story.names.ids):
+                names = _cosine(story.names, names_query)
             if names is None:
                 score = topic
             else:
@@ -542,30 +653,52 @@ class StoryClusterer:
             margin -= self._gap_penalty * math.log2(1.0 + gap / self._window)
             if margin >= 0 and (best is None or margin > best_margin):
                 best, best_margin = story, margin
+        names_query[features.names.ids] = 0.0
+        topic_query[features.topic.ids] = 0.0
         return best
+
+    def _dense_query(self) -> tuple[np.ndarray, np.ndarray]:
+        """The scratch vectors, as long as the vocabulary's id range (zero everywhere)."""
+        size = len(self._vocabulary)
+        if len(self._query[0]) < size:
+            self._query = (np.zeros(size), np.zeros(size))
+        return self._query
 
     def _accumulate(
         self,
         partial: dict[int, float],
-        unit: _Vector,
-        postings: dict[str, _Handles],
-        *,
-        names: bool,
+        unit: _Part,
+        query: np.ndarray,
+        postings: dict[int, _Handles],
+        posted: _PostedTerms,
     ) -> None:
-        """Add the dot products over the heaviest terms of ``unit`` to ``partial``."""
-        stories = self._stories
-        for term, weight in heapq.nlargest(self._query_terms, unit.items(), key=_weight):
-            posting = postings.get(term)
-            if posting is None:
+        """Add the dot products over the heaviest terms of ``unit`` to ``partial``: each
+        candidate story's posted terms against the query terms whose postings were read."""
+        heaviest = np.argsort(-unit.weights, kind="stable")[: self._query_terms].tolist()
+        read: list[int] = []
+        """positions in ``unit`` of the query terms whose postings were read"""
+        candidates: dict[int, None] = {}
+        for at, term_id in zip(heaviest, unit.ids[heaviest].tolist(), strict=True):
+            held = postings.get(term_id)
+            if held is None:
                 continue
-            if isinstance(posting, int):
-                posting = (posting,)
-            elif len(posting) > self._max_postings:
+            if isinstance(held, int):
+                candidates[held] = None
+            elif len(held) <= self._max_postings:
+                candidates.update(dict.fromkeys(held))
+            else:
                 continue
-            for handle in posting:
-                story = stories[handle]
-                centroid = story.names if names else story.topic
-                partial[handle] = partial.get(handle, 0.0) + weight * centroid.unit_weight(term)
+            read.append(at)
+        if not candidates:
+            return
+        read_ids = unit.ids[read]
+        query[read_ids] = unit.weights[read]
+        handles = list(candidates)
+        dots = posted.dots(query, np.array(handles, dtype=np.intp))
+        query[read_ids] = 0.0
+        get = partial.get
+        for handle, dot in zip(handles, dots.tolist(), strict=True):
+            partial[handle] = get(handle, 0.0) + dot
 
     def _open_for(self, story: _Story) -> float:
         """Seconds after its last article during which ``story`` can still be joined."""
@@ -593,15 +726,18 @@ class StoryClusterer:
             story.later_ids.append(doc_id)
         self._story_of_doc[doc_id] = story.id
         if features.signature is not None:
-            self._remember_signature(story, features.signature)
-        self._update(story.handle, story.names, features.names, self._name_postings)
-        self._update(story.handle, story.topic, features.topic, self._topic_postings)
+            self._remember_signature(story, features.signature, features.band_keys)
+        names_posted, topic_posted = self._posted
+        self._update(story.handle, story.names, features.names, names_posted, self._name_postings)
+        self._update(story.handle, story.topic, features.topic, topic_posted, self._topic_postings)
 
-    def _remember_signature(self, story: _Story, signature: bytes) -> None:
+    def _remember_signature(
+        self, story: _Story, signature: bytes, band_keys: tuple[int, ...]
+    ) -> None:
         if story.signatures is None:
             story.signatures = []
         story.signatures.append(signature)
-        for key in self._band_keys(signature):
+        for key in band_keys:
             _index_add(self._buckets, key, story.handle)
         if len(story.signatures) > self._recent_signatures:
             dropped = story.signatures.pop(1)  # keep the first and the most recent
@@ -611,53 +747,85 @@ class StoryClusterer:
             )
 
     def _update(
-        self, handle: int, centroid: _Centroid, unit: _Vector, postings: dict[str, _Handles]
+        self,
+        handle: int,
+        centroid: _Centroid,
+        unit: _Part,
+        posted: _PostedTerms,
+        postings: dict[int, _Handles],
     ) -> None:
         """Add ``unit`` to ``centroid``, cut it to its heaviest terms and post its new terms."""
-        if not unit:
+        if not len(unit):
             return
-        weights = centroid.as_dict()
-        for term, weight in unit.items():
-            weights[term] = weights.get(term, 0.0) + weight
-        self._set(handle, centroid, weights, self._centroid_terms, postings)
+        if not len(centroid.ids):
+            whole = unit.ids, unit.weights
+            self._set(handle, centroid, *whole, self._centroid_terms, posted, postings)
+            return
+        # the held terms first, then the new ones in reading order (ties keep that order)
+        held = centroid.ids.astype(np.intp)
+        scratch = self._dense_query()[0]  # zero between two documents
+        scratch[unit.ids] = unit.weights
+        weights = centroid.weights.astype(np.float64) + scratch[held]
+        scratch[unit.ids] = 0.0
+        scratch[held] = 1.0
+        new = scratch[unit.ids] == 0.0
+        scratch[held] = 0.0
+        self._set(
+            handle,
+            centroid,
+            np.concatenate((held, unit.ids[new])),
+            np.concatenate((weights, unit.weights[new])),
+            self._centroid_terms,
+            posted,
+            postings,
+        )
 
     def _set(
         self,
         handle: int,
         centroid: _Centroid,
-        weights: _Vector,
+        ids: np.ndarray,
+        weights: np.ndarray,
         terms: int,
-        postings: dict[str, _Handles],
+        posted_terms: _PostedTerms,
+        postings: dict[int, _Handles],
     ) -> None:
         """Hold the ``terms`` heaviest of ``weights`` in ``centroid``; post the heaviest."""
-        was_posted = set(centroid.terms[: self._posted_terms])
-        centroid.set(dict(heapq.nlargest(terms, weights.items(), key=_weight)))
-        posted = set(centroid.terms[: self._posted_terms])
-        for term in was_posted - posted:
-            _index_remove(postings, term, handle)
-        for term in posted - was_posted:
-            _index_add(postings, term, handle)
+        was_posted = set(centroid.ids[: self._posted_terms].tolist())
+        heaviest = np.argsort(-weights, kind="stable")[:terms]
+        centroid.set(ids[heaviest], weights[heaviest])
+        posted_terms.set(handle, centroid)
+        posted = set(centroid.ids[: self._posted_terms].tolist())
+        for term_id in was_posted - posted:
+            _index_remove(postings, term_id, handle)
+        for term_id in posted - was_posted:
+            _index_add(postings, term_id, handle)
 
     def _cut(self, story: _Story, terms: int) -> None:
         """Cut both centroids of ``story`` to their ``terms`` heaviest terms."""
-        for centroid, postings in (
-            (story.names, self._name_postings),
-            (story.topic, self._topic_postings),
+        names_posted, topic_posted = self._posted
+        for centroid, posted, postings in (
+            (story.names, names_posted, self._name_postings),
+            (story.topic, topic_posted, self._topic_postings),
         ):
-            if len(centroid.terms) > terms:
-                self._set(story.handle, centroid, centroid.as_dict(), terms, postings)
+            if len(centroid.ids) > terms:
+                held = centroid.ids, centroid.weights
+                self._set(story.handle, centroid, *held, terms, posted, postings)
 
     def _forget(self, story: _Story) -> None:
         del self._stories[story.handle]
         self._story_of_doc.pop(story.id, None)
         for doc_id in story.later_ids or ():
             self._story_of_doc.pop(doc_id, None)
-        for term in story.names.terms[: self._posted_terms]:
-            _index_remove(self._name_postings, term, story.handle)
-        for term in story.topic.terms[: self._posted_terms]:
-            _index_remove(self._topic_postings, term, story.handle)
+        for term_id in story.names.ids[: self._posted_terms].tolist():
+            _index_remove(self._name_postings, term_id, story.handle)
+        for term_id in story.topic.ids[: self._posted_terms].tolist():
+            _index_remove(self._topic_postings, term_id, story.handle)
         for signature in story.signatures or ():
             self._unbucket(story.handle, self._band_keys(signature))
+        for posted in self._posted:
+            posted.clear(story.handle)
+        self._free_handles.append(story.handle)
 
     def _unbucket(self, handle: int, band_keys: tuple[int, ...]) -> None:
         for key in band_keys:
@@ -704,22 +872,33 @@ def _without_repeated_headline(lead: str, title: str) -> str:
     return lead
 
 
-def _coverage(headline: _Vector, story: _Story) -> float:
+def _coverage(headline: _Part, story: _Story) -> float:
     """The share of the headline's IDF weight found among the story's centroid terms."""
-    total = sum(headline.values())
+    total = float(headline.weights.sum())
     if not total:
         return 0.0
-    names, topic = story.names.terms, story.topic.terms
-    return sum(w for term, w in headline.items() if term in names or term in topic) / total
+    held = np.concatenate((story.names.ids, story.topic.ids))
+    covered = (headline.ids[:, np.newaxis] == held).any(axis=1)
+    return float(headline.weights[covered].sum()) / total
 
 
-def _halved(counts: Counter[str]) -> Counter[str]:
-    return Counter({term: n // 2 for term, n in counts.items() if n > 1})
+def _weights(tf: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """TF-IDF weights; zero for a term counted zero times (a headline term with title_weight
+    0), which then drops out of the unit vector."""
+    kept = tf > 0
+    return np.where(kept, 1.0 + np.log(np.where(kept, tf, 1.0)), 0.0) * idf
 
 
-def _unit(vector: _Vector) -> _Vector:
-    norm = math.sqrt(sum(w * w for w in vector.values()))
-    return {term: w / norm for term, w in vector.items()} if norm else {}
+def _cosine(centroid: _Centroid, query: np.ndarray) -> float:
+    """Cosine of ``centroid`` with the unit vector ``query`` (dense over term ids)."""
+    return float(np.dot(query[centroid.ids], centroid.weights)) / centroid.norm
+
+
+def _unit(ids: np.ndarray, weights: np.ndarray) -> _Part:
+    if not weights.all():  # terms weighted zero are left out
+        ids, weights = ids[weights > 0], weights[weights > 0]
+    norm = math.sqrt(float(np.dot(weights, weights)))
+    return _Part(ids, weights / norm) if norm else _Part(ids[:0], weights[:0])
 
 
 def _members(handles: _Handles) -> tuple[int, ...] | array:
@@ -755,7 +934,7 @@ def _index_remove(index: dict[_Key, _Handles], key: _Key, handle: int) -> None:
             index[key] = held[0]
 
 
-def _weight(item: tuple[str, float]) -> float:
+def _weight(item: tuple[int, float]) -> float:
     return item[1]
 
 

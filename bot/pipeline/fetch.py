@@ -1,34 +1,34 @@
-"""newsbot's one HTTP client: :class:`Fetcher` over its own small HTTP/1.1 keep-alive pool.
+"""newsbot's one HTTP client: :class:`Fetcher`, an ``httpx.AsyncClient`` with newsbot's rules.
 
 Rules every request follows:
 
-* **Address policy at connect time.** The pool resolves each host itself, checks every
-  resolved address with :class:`~bot.pipeline.netguard.AddressPolicy` and dials only the
-  checked IPs (TLS SNI and certificate checks still use the hostname). A name that resolves to
-  an internal address is refused however it is spelled, and so is every redirect hop, because
-  each hop that needs a connection opens it through the same check; a kept-alive connection
-  is only reused for the origin (scheme, host, port) it was checked for.
+* **Address policy at connect time.** The client's httpcore pool dials through a network
+  backend that resolves each host itself, checks every resolved address with
+  :class:`~bot.pipeline.netguard.AddressPolicy` and connects only to the checked IPs (TLS
+  SNI and certificate checks still use the hostname). A name that resolves to an internal
+  address is refused however it is spelled, and so is every redirect hop, because each hop
+  that needs a connection opens it through the same backend; a kept-alive connection is only
+  reused for the origin (scheme, host, port) it was checked for.
   ``localhost``/``*.localhost`` resolve to loopback and ``*.invalid`` never resolves (RFC 6761),
   numeric hosts such as ``127.1`` or ``0x7f000001`` are read the way browsers read them.
-* **Redirects** are followed here (at most ``max_redirects`` <= 5), only to http/https URLs.
+* **Redirects** are followed here, not by httpx (at most ``max_redirects`` <= 5), only to
+  http/https URLs.
 * **Time**: a connect timeout (resolving, connecting, TLS), a read timeout (the longest the
   server may stay silent) and a total ``deadline`` per request covering every hop and the
   body. Time spent queueing for a concurrency slot does not count.
-* **Size**: the body is read raw and decoded here (gzip, deflate zlib-wrapped or raw, brotli
-  when a bounded ``brotli`` module is importable; stacked codings too) in bounded steps, so
-  the *decoded* size is capped without a compression bomb ever being inflated in memory.
-  Response headers are capped at ``max_header_bytes`` (the sum of name + value + 4 per field).
-  Independently, the h11 parser refuses a header block over 100 KiB before it is complete;
-  that also surfaces as :class:`ResponseTooLargeError`, so the effective cap is
-  ``min(max_header_bytes, 100 KiB)``.
-* **Concurrency**: at most ``max_connections`` requests in flight, ``max_per_host`` per host;
-  idle keep-alive connections are kept for a few seconds, a bounded number of them.
+* **Size**: the body is read raw (``Response.aiter_raw``) and decoded here (gzip, deflate
+  zlib-wrapped or raw, brotli when a bounded ``brotli`` module is importable; stacked codings
+  too) in bounded steps, so the *decoded* size is capped without a compression bomb ever being
+  inflated in memory. Response headers are capped at ``max_header_bytes`` (the sum of name +
+  value + 4 per field). Independently, httpcore's h11 parser refuses a header block over
+  100 KiB before it is complete; that also surfaces as :class:`ResponseTooLargeError`, so the
+  effective cap is ``min(max_header_bytes, 100 KiB)``.
+* **Concurrency**: at most ``max_connections`` requests in flight, ``max_per_host`` per host.
+  Each origin has its own httpcore pool of ``max_per_host`` connections, kept alive for
+  ``KEEPALIVE_SECONDS``, for up to ``MAX_IDLE_ORIGINS`` origins: many hosts x their per-host
+  slots stay open side by side instead of evicting each other's idle connections.
 * **No cookies** are stored or sent, no proxies or ``.netrc`` are read from the environment.
   TLS trusts certifi's bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set (httpx's rule).
-
-The HTTP/1.1 framing is h11's (the same parser httpx uses); the pool, the guard and the
-rest are here, because a general-purpose pool costs several times the CPU of a conditional
-GET that answers 304, the commonest request newsbot sends.
 
 Every failure is one of the :class:`~bot.core.errors.FetchError` subclasses, with a sentence
 that names the URL.
@@ -40,17 +40,15 @@ import asyncio
 import email.utils
 import ipaddress
 import re
-import select
-import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol
 
-import h11
+import httpcore
 import httpx
 
 from bot.core.errors import (
@@ -63,15 +61,13 @@ from bot.core.errors import (
     ResponseTooLargeError,
     TooManyRedirectsError,
 )
-from bot.pipeline.netguard import (
-    AddressPolicy,
-    IPAddress,
-    is_valid_hostname,
-    parse_legacy_ipv4,
-)
+from bot.pipeline.netbackend import GuardedBackend, StaleConnectionError
+from bot.pipeline.netguard import AddressPolicy, is_valid_hostname, parse_legacy_ipv4
 
 __all__ = [
     "DEFAULT_ACCEPT",
+    "KEEPALIVE_SECONDS",
+    "MAX_IDLE_ORIGINS",
     "FetchLimits",
     "FetchResponse",
     "Fetcher",
@@ -88,19 +84,17 @@ MAX_URL_LENGTH = 2048
 MAX_REDIRECTS_CEILING = 5
 MAX_RETRY_AFTER_SECONDS = 86400.0
 MAX_STACKED_ENCODINGS = 4
+MAX_IDLE_ORIGINS = 128
+"""Origins whose idle keep-alive connections are kept (``max_per_host`` each, every one a
+file descriptor); past that the least recently used origin's are closed."""
+KEEPALIVE_SECONDS = 5.0
+"""An idle connection older than this is closed (servers often close after 5-15 s)."""
 _DECODE_STEP_BYTES = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _GZIP_MAGIC = b"\x1f\x8b"
 _DEFAULT_ACCEPT_BYTES = DEFAULT_ACCEPT.encode("ascii")
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 """What a URL may not contain (``\\s`` is every character ``str.isspace`` accepts)."""
-_MAX_HEAD_BYTES = 100 * 1024
-"""h11 refuses a response head larger than this before it is complete."""
-_READ_BYTES = 64 * 1024
-_KEEPALIVE_SECONDS = 5.0
-"""An idle connection older than this is not reused (servers often close after 5-15 s)."""
-_MAX_IDLE_CONNECTIONS = 256
-"""Idle connections kept at most, over all origins (each is a file descriptor)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,343 +422,147 @@ class _BodyDecoder:
             yield from self._through(index + 1, out)
 
 
-# --- the guarded connection pool -------------------------------------------------------------
+# --- the transport ----------------------------------------------------------------------------
 
 
-class _ConnectFailedError(Exception):
-    """No connection: the name does not resolve, or every permitted address refused."""
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own HTTP transport (request and response conversion, error mapping) over an
+    httpcore pool that dials through :class:`~bot.pipeline.netbackend.GuardedBackend`.
 
+    httpx 0.28's transport takes no network backend, so the pool is built by the caller and
+    kept where ``AsyncHTTPTransport`` keeps its own (``_pool``); everything else is httpx's.
+    """
 
-class _ConnectTimeoutError(Exception):
-    """Resolving, connecting or the TLS handshake took longer than the connect timeout."""
+    def __init__(self, pool: httpcore.AsyncConnectionPool) -> None:
+        # No super().__init__(): it would build a second pool and SSL context, unused.
+        self._pool = pool
 
-
-class _ReadTimeoutError(Exception):
-    """The server sent nothing for the read timeout."""
-
-
-class _BadResponseError(Exception):
-    """The server's bytes are not a valid HTTP/1.1 response."""
-
-
-class _HeadTooLargeError(Exception):
-    """The response head outgrew the parser's buffer."""
-
-
-class _ConnectionLostError(Exception):
-    """The connection broke (reset, or closed mid-response)."""
-
-
-class _StaleConnectionError(Exception):
-    """A reused keep-alive connection turned out closed before any response byte arrived."""
-
-
-async def _resolve(host: str, port: int) -> tuple[list[IPAddress], bool]:
-    """The addresses ``host`` stands for, and whether it was an IP literal (in any of the
-    numeric spellings); literal forms and RFC 6761 names are handled here."""
-    name = host[:-1] if host.endswith(".") else host
-    name = name.lower()
-    try:
-        return [ipaddress.ip_address(name)], True
-    except ValueError:
-        pass
-    try:
-        legacy = parse_legacy_ipv4(name)
-    except ValueError as error:
-        raise _ConnectFailedError(str(error)) from None
-    if legacy is not None:
-        return [legacy], True
-    if name == "localhost" or name.endswith(".localhost"):
-        return [ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")], False
-    if name == "invalid" or name.endswith(".invalid"):
-        raise _ConnectFailedError(f"{host} is under the reserved .invalid domain")
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
-        detail = getattr(error, "strerror", None) or str(error)
-        raise _ConnectFailedError(f"could not resolve {host} ({detail})") from None
-    addresses: list[IPAddress] = []
-    for family, _type, _proto, _canonical, sockaddr in infos:
-        if family not in (socket.AF_INET, socket.AF_INET6):
-            continue
-        address = ipaddress.ip_address(sockaddr[0])
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise _ConnectFailedError(f"{host} has no IPv4 or IPv6 address")
-    return addresses, False
-
-
-class _Connection:
-    """One HTTP/1.1 connection to one origin: asyncio streams plus h11's protocol state."""
-
-    __slots__ = ("idle_since", "origin", "parser", "reader", "writer")
-
-    def __init__(
-        self, origin: _Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self.origin = origin
-        self.reader = reader
-        self.writer = writer
-        self.parser = h11.Connection(h11.CLIENT, max_incomplete_event_size=_MAX_HEAD_BYTES)
-        self.idle_since = 0.0
-
-    def close(self) -> None:
-        # No TLS close_notify exchange: nothing more is read from a connection being closed.
-        self.writer.transport.abort()
-
-    def rest(self) -> None:
-        """Stop reading while idle: whatever the server sends now stays in the socket."""
-        self.writer.transport.pause_reading()
-        self.idle_since = time.monotonic()
-
-    def wake(self, now: float) -> bool:
-        """Resume a resting connection; False when it is too old or the server sent anything
-        (an unasked answer, or its close) while it rested, so it must not be reused."""
-        transport = self.writer.transport
-        if (
-            now - self.idle_since >= _KEEPALIVE_SECONDS
-            or transport.is_closing()
-            or self.reader.at_eof()
-            or self.reader.exception() is not None
-            or _has_input(self.writer.get_extra_info("socket"))
-        ):
-            return False
-        transport.resume_reading()
-        return True
-
-
-def _has_input(sock: Any) -> bool:
-    """Whether ``sock`` has bytes (or the peer's close) waiting to be read."""
-    if sock is None:
-        return True
-    readable, _, _ = select.select([sock], [], [], 0)
-    return bool(readable)
+    def is_idle(self) -> bool:
+        """Whether no request is using (or opening) any of the pool's connections."""
+        return all(connection.is_idle() for connection in self._pool.connections)
 
 
 _Origin = tuple[bytes, bytes, int]
 """scheme, host as written in the URL, port."""
 
 
-class _Answer:
-    """A response whose head has arrived; its body is read on demand. ``finish`` hands the
-    connection back for reuse when the exchange completed cleanly, else closes it."""
+class _OriginPools(httpx.AsyncBaseTransport):
+    """One small httpcore pool per origin, each dialling through the same guarded backend.
 
-    __slots__ = ("_complete", "_connection", "_pool", "raw_headers", "status")
-
-    def __init__(self, pool: _GuardedPool, connection: _Connection, response: h11.Response) -> None:
-        self._pool = pool
-        self._connection = connection
-        self._complete = False
-        self.status: int = response.status_code
-        self.raw_headers: list[tuple[bytes, bytes]] = list(response.headers)
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The raw (still content-coded) body, a piece at a time."""
-        while True:
-            event = await self._pool.next_event(self._connection)
-            if type(event) is h11.Data:
-                yield bytes(event.data)
-            elif type(event) is h11.EndOfMessage:
-                self._complete = True
-                return
-            else:
-                raise _BadResponseError(f"unexpected {type(event).__name__} in the response body")
-
-    async def finish(self, *, reuse: bool) -> None:
-        """Done with the answer: keep its connection when asked to and the body was read."""
-        if reuse and self._complete:
-            self._pool.check_in(self._connection)
-        else:
-            self._connection.close()
-
-
-class _GuardedPool:
-    """newsbot's own HTTP/1.1 client: keep-alive connections per origin, each dialled only
-    to addresses the policy permits, checked when the connection is made.
-
-    At most ``_MAX_IDLE_CONNECTIONS`` idle connections are kept (the least recently used
-    origin's go first), each for at most ``_KEEPALIVE_SECONDS``. The Fetcher's slots bound
-    how many are in use.
+    httpcore's pool scans all its connections on every request and again on every response,
+    and counts the idle ones once per idle one; in one pool for many hosts that cost grows
+    with the square of the connections. Here each pool holds at most ``per_origin``
+    connections, and one origin's idle connections never make way for another's. An origin's
+    pool is closed once it has been unused for ``KEEPALIVE_SECONDS``, or, beyond
+    ``MAX_IDLE_ORIGINS`` pools, least recently used first; never while a request uses it.
     """
 
-    def __init__(self, policy: AddressPolicy, limits: FetchLimits, ssl_context: ssl.SSLContext):
-        self._policy = policy
-        self._connect_timeout = limits.connect_timeout
-        self._read_timeout = limits.read_timeout
+    def __init__(
+        self, backend: GuardedBackend, ssl_context: ssl.SSLContext, per_origin: int
+    ) -> None:
+        self._backend = backend
         self._ssl_context = ssl_context
-        self._idle: dict[_Origin, list[_Connection]] = {}
-        self._idle_count = 0
-        self._closed = False
+        self._per_origin = per_origin
+        self._pools: dict[_Origin, tuple[_GuardedTransport, float]] = {}
+        """By origin, least recently used first, with when each was last used."""
 
-    async def open(self, target: httpx.URL, headers: list[tuple[bytes, bytes]]) -> _Answer:
-        """Send a GET for ``target`` and wait for its response head."""
-        scheme, host = target.raw_scheme, target.raw_host
-        port = target.port or (443 if scheme == b"https" else 80)
-        origin = (scheme, host, port)
-        request = h11.Request(
-            method=b"GET",
-            target=target.raw_path,
-            headers=[(b"Host", target.netloc), *headers],
-        )
-        connection = self._check_out(origin)
-        if connection is not None:
-            try:
-                answer = await self._start(connection, request, reused=True)
-            except _StaleConnectionError:
-                pass  # the server closed it as we reused it: once more, on a new connection
-            else:
-                if answer.status != 408:
-                    return answer
-                await answer.finish(reuse=False)  # "Request Timeout" for a connection let idle
-        connection = await self._connect(origin)
-        return await self._start(connection, request, reused=False)
-
-    async def _start(self, connection: _Connection, request: h11.Request, reused: bool) -> _Answer:
-        try:
-            parser = connection.parser
-            connection.writer.write(parser.send(request) + parser.send(h11.EndOfMessage()))
-            while True:
-                event = await self.next_event(connection, reused=reused)
-                if type(event) is h11.Response:
-                    return _Answer(self, connection, event)
-                if type(event) is not h11.InformationalResponse:
-                    raise _BadResponseError(
-                        f"unexpected {type(event).__name__} instead of a response"
-                    )
-                reused = False
-        except BaseException:
-            connection.close()
-            raise
-
-    async def next_event(self, connection: _Connection, *, reused: bool = False) -> Any:
-        """The next h11 event, reading from the socket as needed."""
-        parser = connection.parser
-        while True:
-            try:
-                event = parser.next_event()
-            except h11.RemoteProtocolError as error:
-                if error.error_status_hint == 431:
-                    raise _HeadTooLargeError(str(error)) from None
-                if reused:  # not one byte of an answer: the server had closed it
-                    raise _StaleConnectionError from None
-                raise _BadResponseError(str(error)) from None
-            if event is not h11.NEED_DATA:
-                return event
-            try:
-                async with asyncio.timeout(self._read_timeout):
-                    data = await connection.reader.read(_READ_BYTES)
-            except TimeoutError:
-                raise _ReadTimeoutError from None
-            except OSError as error:
-                if reused:
-                    raise _StaleConnectionError from None
-                raise _ConnectionLostError(str(error) or type(error).__name__) from None
-            if data:
-                reused = False  # the server answered: a failure from here on is real
-            parser.receive_data(data)
-
-    def _check_out(self, origin: _Origin) -> _Connection | None:
-        stack = self._idle.get(origin)
-        if not stack:
-            return None
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        scheme = url.raw_scheme
+        origin = (scheme, url.raw_host, url.port or (443 if scheme == b"https" else 80))
         now = time.monotonic()
-        while stack:
-            connection = stack.pop()
-            self._idle_count -= 1
-            if connection.wake(now):
-                if not stack:
-                    del self._idle[origin]
-                return connection
-            connection.close()
-        del self._idle[origin]
-        return None
+        entry = self._pools.pop(origin, None)
+        transport = self._new_pool() if entry is None else entry[0]
+        self._pools[origin] = (transport, now)
+        await self._close_unused(now)
+        return await transport.handle_async_request(request)
 
-    def check_in(self, connection: _Connection) -> None:
-        """Keep a connection whose exchange completed, for the next request to its origin."""
-        parser = connection.parser
-        finished = parser.our_state is h11.DONE and parser.their_state is h11.DONE
-        if self._closed or not finished or parser.trailing_data[0]:
-            connection.close()  # bytes past the response's end would answer the next request
-            return
-        parser.start_next_cycle()
-        connection.rest()
-        self._close_expired(connection.idle_since)
-        stack = self._idle.pop(connection.origin, None) or []
-        stack.append(connection)
-        self._idle[connection.origin] = stack  # most recently used origin last
-        self._idle_count += 1
-        while self._idle_count > _MAX_IDLE_CONNECTIONS:
-            oldest_origin = next(iter(self._idle))
-            oldest = self._idle[oldest_origin]
-            oldest.pop(0).close()
-            self._idle_count -= 1
-            if not oldest:
-                del self._idle[oldest_origin]
+    def _new_pool(self) -> _GuardedTransport:
+        return _GuardedTransport(
+            httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl_context,
+                max_connections=self._per_origin,
+                max_keepalive_connections=self._per_origin,
+                keepalive_expiry=KEEPALIVE_SECONDS,
+                network_backend=self._backend,
+            )
+        )
 
-    def _close_expired(self, now: float) -> None:
-        """Close the idle connections past the keep-alive time, least recently used first."""
-        while self._idle:
-            origin = next(iter(self._idle))
-            stack = self._idle[origin]
-            if now - stack[-1].idle_since < _KEEPALIVE_SECONDS:
+    async def _close_unused(self, now: float) -> None:
+        """Close the pools unused for the keep-alive time, and the least recently used ones
+        beyond the limit; a pool still in use counts as used now."""
+        while self._pools:
+            origin = next(iter(self._pools))
+            transport, used = self._pools[origin]
+            if len(self._pools) <= MAX_IDLE_ORIGINS and now - used < KEEPALIVE_SECONDS:
                 return
-            for connection in stack:
-                connection.close()
-            self._idle_count -= len(stack)
-            del self._idle[origin]
-
-    async def _connect(self, origin: _Origin) -> _Connection:
-        scheme, raw_host, port = origin
-        host = raw_host.decode("ascii")
-        failure: OSError | None = None
-        try:
-            async with asyncio.timeout(self._connect_timeout):
-                addresses, literal = await _resolve(host, port)
-                permitted = self._permitted(host, addresses, port, literal)
-                tls = self._ssl_context if scheme == b"https" else None
-                server_name = (str(addresses[0]) if literal else host) if tls else None
-                for address in permitted:
-                    try:
-                        reader, writer = await asyncio.open_connection(
-                            str(address), port, ssl=tls, server_hostname=server_name
-                        )
-                    except OSError as error:
-                        failure = error
-                        continue
-                    return _Connection(origin, reader, writer)
-        except TimeoutError:
-            raise _ConnectTimeoutError from None
-        raise _ConnectFailedError(f"could not connect to {host} port {port} ({_detail(failure)})")
-
-    def _permitted(
-        self, host: str, addresses: list[IPAddress], port: int, literal: bool
-    ) -> list[IPAddress]:
-        """The addresses the policy lets us dial; BlockedAddressError when none."""
-        permitted: list[IPAddress] = []
-        refused: list[tuple[IPAddress, str]] = []
-        for address in addresses:
-            reason = self._policy.refusal_reason(address, port)
-            if reason is None:
-                permitted.append(address)
+            del self._pools[origin]
+            if transport.is_idle():
+                await transport.aclose()
             else:
-                refused.append((address, reason))
-        if not permitted:
-            address, reason = refused[0]
-            if literal:
-                raise BlockedAddressError(f"{host} is {reason}")
-            raise BlockedAddressError(f"{host} resolves to {address}, which is {reason}")
-        return permitted
+                self._pools[origin] = (transport, now)
 
     async def aclose(self) -> None:
-        """Close every idle connection; connections checked in later are closed too."""
-        self._closed = True
-        for stack in self._idle.values():
-            for connection in stack:
-                connection.close()
-        self._idle.clear()
-        self._idle_count = 0
+        pools, self._pools = self._pools, {}
+        for transport, _ in pools.values():
+            await transport.aclose()
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies that stay empty: no feed gets a cookie back, not even its own."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _Client(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` without a cookie jar (it would read every response's
+    ``Set-Cookie`` into one, and a no-op jar still costs a urllib request per response)."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("newsbot's HTTP client keeps no cookies")
+
+
+class _Redirected(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a response hook for a redirect with a Location: httpx would build the next
+    request itself (and fail on some Locations); the Fetcher follows it with its own checks."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def _stop_at_redirects(response: httpx.Response) -> None:
+    if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+        raise _Redirected(response)
+
+
+def _tls_server_name(host: str) -> str | None:
+    """For a host spelled as a legacy IPv4 number (``127.1``), the address TLS must check."""
+    try:
+        address = parse_legacy_ipv4(host)
+    except ValueError:
+        return None
+    return None if address is None or str(address) == host else str(address)
+
+
+def _is_header_overflow(error: BaseException) -> bool:
+    """True when h11 gave up because the response head exceeded its buffer (HTTP 431)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if getattr(seen, "error_status_hint", None) == 431:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 # --- the fetcher -----------------------------------------------------------------------------
@@ -796,7 +594,8 @@ def _header_bytes(value: str | None) -> bytes | None:
 
 
 class Fetcher:
-    """The process's single HTTP client (one guarded keep-alive pool), with newsbot's rules.
+    """The process's single HTTP client (one ``httpx.AsyncClient`` over one guarded pool),
+    with newsbot's rules.
 
     Use as ``async with Fetcher() as f``.
     """
@@ -804,13 +603,21 @@ class Fetcher:
     def __init__(self, limits: FetchLimits = FetchLimits()) -> None:
         self._limits = limits
         self._brotli = _bounded_brotli()
-        codings = b"gzip, deflate, br" if self._brotli is not None else b"gzip, deflate"
-        policy = AddressPolicy.from_entries(limits.allow_networks)
-        self._pool = _GuardedPool(policy, limits, httpx.create_ssl_context())
-        self._headers: tuple[tuple[bytes, bytes], ...] = (
-            (b"Accept-Encoding", codings),
-            (b"Connection", b"keep-alive"),
-            (b"User-Agent", limits.user_agent.encode("ascii")),
+        codings = "gzip, deflate, br" if self._brotli is not None else "gzip, deflate"
+        backend = GuardedBackend(AddressPolicy.from_entries(limits.allow_networks))
+        pools = _OriginPools(backend, httpx.create_ssl_context(), limits.max_per_host)
+        self._client = _Client(
+            transport=pools,
+            headers={"Accept-Encoding": codings, "User-Agent": limits.user_agent},
+            timeout=httpx.Timeout(
+                connect=limits.connect_timeout,
+                read=limits.read_timeout,
+                write=limits.read_timeout,
+                pool=limits.connect_timeout,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+            event_hooks={"response": [_stop_at_redirects]},
         )
         self._connection_slots = asyncio.Semaphore(limits.max_connections)
         self._host_slots: dict[str, _HostSlot] = {}
@@ -833,7 +640,7 @@ class Fetcher:
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._pool.aclose()
+        await self._client.aclose()
 
     async def get(
         self,
@@ -853,11 +660,11 @@ class Fetcher:
         target = _parse_url(url)
         if accept is not None and any(ch in accept for ch in "\r\n\0"):
             raise ValueError("accept must be a single header line")
-        headers = [*self._headers, (b"Accept", _header_bytes(accept) or _DEFAULT_ACCEPT_BYTES)]
+        headers = {"Accept": _header_bytes(accept) or _DEFAULT_ACCEPT_BYTES}
         if (if_none_match := _header_bytes(etag)) is not None:
-            headers.append((b"If-None-Match", if_none_match))
+            headers["If-None-Match"] = if_none_match
         if (if_modified_since := _header_bytes(last_modified)) is not None:
-            headers.append((b"If-Modified-Since", if_modified_since))
+            headers["If-Modified-Since"] = if_modified_since
         remaining = self._limits.deadline
         loop = asyncio.get_running_loop()
         redirects = 0
@@ -888,7 +695,7 @@ class Fetcher:
             target = outcome
 
     async def _exchange_within(
-        self, target: httpx.URL, headers: list[tuple[bytes, bytes]], remaining: float, via: str
+        self, target: httpx.URL, headers: dict[str, bytes], remaining: float, via: str
     ) -> FetchResponse | httpx.URL:
         try:
             if remaining <= 0:
@@ -904,69 +711,91 @@ class Fetcher:
             raise BlockedAddressError(f"Refused to fetch {target}{via}: {error}.") from None
         except FetchError:
             raise
-        except _ConnectTimeoutError:
+        except (httpx.ConnectTimeout, httpx.PoolTimeout):
             raise FetchTimeoutError(
                 f"Connecting to {target.host} to fetch {target}{via} took longer than "
                 f"{self._limits.connect_timeout:g} seconds."
             ) from None
-        except _ReadTimeoutError:
+        except httpx.TimeoutException:
             raise FetchTimeoutError(
                 f"{target.host} sent nothing for {self._limits.read_timeout:g} seconds "
                 f"while we fetched {target}{via}."
             ) from None
-        except _HeadTooLargeError:
-            raise ResponseTooLargeError(
+        except (httpx.HTTPError, httpx.StreamError, OSError) as error:
+            raise self._network_error(target, via, error) from None
+
+    @staticmethod
+    def _network_error(target: httpx.URL, via: str, error: BaseException) -> FetchError:
+        if _is_header_overflow(error):
+            return ResponseTooLargeError(
                 f"{target}{via} sent response headers larger than the parser accepts."
-            ) from None
-        except _ConnectFailedError as error:
-            raise NetworkError(
+            )
+        if isinstance(error, httpx.ConnectError):
+            return NetworkError(
                 f"Could not connect to {target.host} to fetch {target}{via}: {_detail(error)}."
-            ) from None
-        except _BadResponseError as error:
-            raise NetworkError(
+            )
+        if isinstance(error, httpx.ProtocolError):
+            return NetworkError(
                 f"{target.host} sent an invalid HTTP response for {target}{via}: {_detail(error)}."
-            ) from None
-        except (_ConnectionLostError, _StaleConnectionError, OSError) as error:
-            raise NetworkError(
-                f"The connection failed while fetching {target}{via}: {_detail(error)}."
-            ) from None
+            )
+        return NetworkError(
+            f"The connection failed while fetching {target}{via}: {_detail(error)}."
+        )
 
     async def _exchange(
-        self, target: httpx.URL, headers: list[tuple[bytes, bytes]]
+        self, target: httpx.URL, headers: dict[str, bytes]
     ) -> FetchResponse | httpx.URL:
         """One request/response; a redirect's next URL, a FetchResponse, or an error."""
-        answer = await self._pool.open(target, headers)
-        reuse = False
+        server_name = _tls_server_name(target.host) if target.scheme == "https" else None
+        request = self._client.build_request(
+            "GET",
+            target,
+            headers=headers,
+            extensions={"sni_hostname": server_name} if server_name else None,
+        )
         try:
-            self._check_header_size(target, answer.raw_headers)
-            response_headers = ResponseHeaders(answer.raw_headers)
-            status = answer.status
-            if status in _REDIRECT_STATUSES and "location" in response_headers:
-                return self._redirect_target(target, response_headers["location"])
+            response = await self._send(request)
+        except _Redirected as redirect:  # httpx closed it: a redirect's body is not wanted
+            response_headers = self._checked_headers(target, redirect.response)
+            return self._redirect_target(target, response_headers["location"])
+        try:
+            response_headers = self._checked_headers(target, response)
+            status = response.status_code
             if status == 304:
                 # A 304 has no body; reading its end lets the connection be reused.
-                async for chunk in answer.chunks():
+                async for chunk in response.aiter_raw():
                     if chunk:
                         break
-                reuse = True
                 return FetchResponse(str(target), status, response_headers, b"")
             if 200 <= status < 300:
-                body = await self._read_body(target, answer, response_headers)
-                reuse = True
+                body = await self._read_body(target, response, response_headers)
                 return FetchResponse(str(target), status, response_headers, body)
             raise HTTPStatusError(
                 status, str(target), parse_retry_after(response_headers.get("retry-after"))
             )
         finally:
-            await answer.finish(reuse=reuse)
+            await response.aclose()
 
-    def _check_header_size(self, target: httpx.URL, raw: list[tuple[bytes, bytes]]) -> None:
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send the request; once more on another connection when the server closed the
+        kept-alive one it went out on before answering (a GET may be repeated)."""
+        try:
+            return await self._client.send(request, stream=True)
+        except httpx.NetworkError as error:
+            if not isinstance(error.__cause__, StaleConnectionError):
+                raise
+        return await self._client.send(request, stream=True)
+
+    def _checked_headers(self, target: httpx.URL, response: httpx.Response) -> ResponseHeaders:
+        """The response's headers, if they are within the size limit."""
+        raw = response.headers.raw
         size = sum(len(name) + len(value) + 4 for name, value in raw)
         if size > self._limits.max_header_bytes:
             raise ResponseTooLargeError(
                 f"{target} sent {size} bytes of response headers; the limit is "
                 f"{self._limits.max_header_bytes}."
             )
+        return ResponseHeaders(raw)
 
     @staticmethod
     def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
@@ -1004,7 +833,7 @@ class Fetcher:
         return codings
 
     async def _read_body(
-        self, target: httpx.URL, answer: _Answer, headers: ResponseHeaders
+        self, target: httpx.URL, response: httpx.Response, headers: ResponseHeaders
     ) -> bytes:
         cap = self._limits.max_body_bytes
         too_large = (
@@ -1018,7 +847,7 @@ class Fetcher:
         decoder = _BodyDecoder(codings, self._brotli)
         body = bytearray()
         try:
-            async for raw in answer.chunks():
+            async for raw in response.aiter_raw():
                 for piece in decoder.decode(raw):
                     if len(body) + len(piece) > cap:
                         raise ResponseTooLargeError(too_large)

@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 import Stemmer
 
 from bot.core.errors import QueryError
+from bot.core.query import And, Node, Not, Or, Phrase, Query, Source, Term
 from bot.pipeline.tokenize import split_words
 
 __all__ = [
@@ -90,62 +91,6 @@ _FIELD = re.compile(r"^([^\W\d_]+):")
 _KEYWORDS = frozenset({"AND", "OR", "NOT"})
 _BOUNDARY = "\n"
 """Stands between title and text tokens so no phrase spans both (no word contains it)."""
-
-
-# --------------------------------------------------------------------------------------------
-# The AST
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One word, lowercased as typed (stemmed only when matching)."""
-
-    word: str
-
-
-@dataclass(frozen=True, slots=True)
-class Phrase:
-    """Two or more words that must appear consecutively."""
-
-    words: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """``source:value``: a host (or parent domain) or words of the source's name."""
-
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    """Matches when ``child`` does not."""
-
-    child: Node
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    """Matches when every child does; at least two children, flattened, sorted."""
-
-    children: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    """Matches when any child does; at least two children, flattened, sorted."""
-
-    children: tuple[Node, ...]
-
-
-Node = Term | Phrase | Source | Not | And | Or
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A parsed, canonical subscription query."""
-
-    root: Node
 
 
 # --------------------------------------------------------------------------------------------

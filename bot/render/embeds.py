@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +83,8 @@ class MessagePage:
 
     content: str
     embeds: tuple[dict[str, Any], ...] = ()
+    follow: tuple[str, ...] = ()
+    """The stories shown, in embed order, that a reader may follow (briefings)."""
 
 
 def story_embed(story: Story, *, colour: int | None = None) -> dict[str, Any]:
@@ -128,7 +130,13 @@ def briefing_pages(briefing: Briefing, *, colour: int | None = None) -> list[Mes
         noun = "story" if count == 1 else "stories"
         header = f"**Briefing** · {count} {noun}{about} · last {window}"
     embeds = [story_embed(story, colour=colour) for story in briefing.stories]
-    return _paginate(embeds, header, "**Briefing** (continued)")
+    pages = _paginate(embeds, header, "**Briefing** (continued)")
+    shown = 0
+    for number, page in enumerate(pages):
+        stories = briefing.stories[shown : shown + len(page.embeds)]
+        pages[number] = replace(page, follow=tuple(story.id for story in stories))
+        shown += len(page.embeds)
+    return pages
 
 
 def digest_pages(

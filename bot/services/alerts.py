@@ -11,11 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.models import Feed, NewArticle, NewDelivery, Subscription
+from bot.core.ports import DeliveryPlanner
 from bot.core.urls import host_name
 from bot.pipeline.percolate import SubscriptionIndex
 from bot.pipeline.query import MatchDocument, QueryMatcher, parse_query
 
-__all__ = ["AlertPlanner", "alert_key"]
+__all__ = ["AlertPlanner", "PlannerChain", "alert_key"]
 
 StorySources = Callable[[str, datetime], set[str]]
 """(story id, since) -> the distinct sources that covered the story since then."""
@@ -138,3 +139,17 @@ class AlertPlanner:
         since = article.first_seen_at - timedelta(minutes=minutes or 60)
         sources = self._story_sources(story, since) | {article.source_name}
         return len(sources) >= needed
+
+
+class PlannerChain:
+    """Several delivery planners as one: their deliveries per article, in order."""
+
+    def __init__(self, planners: Sequence[DeliveryPlanner]) -> None:
+        self._planners = tuple(planners)
+
+    def plan(self, feed: Feed, articles: Sequence[NewArticle]) -> dict[str, list[NewDelivery]]:
+        plans: dict[str, list[NewDelivery]] = {}
+        for planner in self._planners:
+            for article_id, deliveries in planner.plan(feed, articles).items():
+                plans.setdefault(article_id, []).extend(deliveries)
+        return plans

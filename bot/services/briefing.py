@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 from bot.core.models import Article, Briefing
 from bot.core.ports import Store
+from bot.services.archive import ArchiveSearch, read_query
 from bot.services.stories import StoryBuilder, group_into_stories
 from bot.services.summaries import SummaryService
-from bot.services.validation import check_hours, check_query
+from bot.services.validation import check_hours
 
 __all__ = ["BriefingService"]
 
@@ -34,6 +35,7 @@ class BriefingService:
         self._clock = clock
         self._default_hours = default_hours
         self._max_stories = max_stories
+        self._archive = ArchiveSearch(store)
 
     async def brief(self, topic: str | None = None, hours: int | None = None) -> Briefing:
         """The top stories of the last ``hours`` hours, optionally about ``topic``.
@@ -42,7 +44,9 @@ class BriefingService:
         briefing says so (``fallback``).
         """
         hours = check_hours(hours if hours is not None else self._default_hours)
-        topic = check_query(topic) if topic else None
+        if topic:
+            read_query(topic)  # a bad topic is refused here, saying what is wrong
+            topic = topic.strip()
         return await asyncio.to_thread(self._compose, topic, hours, None)
 
     def unbriefed(self, channel_id: int, topic: str | None, hours: int | None = None) -> Briefing:
@@ -76,7 +80,8 @@ class BriefingService:
         self, topic: str | None, since: datetime | None, now: datetime, limit: int
     ) -> list[Article]:
         if topic:
-            return [hit.article for hit in self._store.search(topic, since=since, limit=limit)]
+            hits = self._archive.hits(read_query(topic), since=since, limit=limit)
+            return [hit.article for hit in hits]
         if since is None:
             return self._store.latest_articles(limit)
         return self._store.articles_between(since, now, limit=limit)

@@ -22,6 +22,7 @@ from bot.core.ports import MessageSink, NoTelemetry, Store, Telemetry
 from bot.render.embeds import digest_pages, story_embed
 from bot.render.sanitize import safe_title
 from bot.services.alerts import AlertPlanner
+from bot.services.follows import FollowService
 from bot.services.stories import StoryBuilder, group_into_stories
 from bot.services.summaries import SummaryService
 
@@ -61,6 +62,7 @@ class DeliveryService:
         caps: FloodCaps,
         *,
         alerts: AlertPlanner | None = None,
+        follows: FollowService | None = None,
         telemetry: Telemetry | None = None,
         batch_size: int = 50,
     ) -> None:
@@ -70,6 +72,7 @@ class DeliveryService:
         self._clock = clock
         self._caps = caps
         self._alerts = alerts
+        self._follows = follows
         self._telemetry = telemetry or NoTelemetry()
         self._batch_size = batch_size
 
@@ -109,6 +112,8 @@ class DeliveryService:
             await asyncio.to_thread(self._store.hold_delivery, delivery.id)
             return "held"
         try:
+            if delivery.kind in ("card", "edit") and self._follows is not None:
+                return await self._follows.deliver(delivery, self._sink)
             pages = await asyncio.to_thread(self._pages, delivery)
             if not pages:
                 await asyncio.to_thread(self._store.mark_failed, delivery.id, "nothing to send")
@@ -122,11 +127,17 @@ class DeliveryService:
                     page.get("content", ""),
                     page.get("embeds", []),
                     nonce,
+                    follow=page.get("follow") if number == 0 else None,
                 )
         except DeliveryError as error:
             return await asyncio.to_thread(self._failed, delivery, error, now)
-        await asyncio.to_thread(self._store.mark_delivered, delivery.id, message_id, self._clock())
+        await asyncio.to_thread(self._mark_delivered, delivery, message_id)
         return "sent"
+
+    def _mark_delivered(self, delivery: Delivery, message_id: str) -> None:
+        """Record the sent message; a channel alert or post also starts following its story."""
+        if self._follows is None or not self._follows.track_sent(delivery, message_id):
+            self._store.mark_delivered(delivery.id, message_id, self._clock())
 
     def _capped(self, delivery: Delivery) -> bool:
         since = self._clock() - WINDOW
@@ -149,7 +160,10 @@ class DeliveryService:
             content = f"New story for your subscription #{delivery.subscription_id}"
         else:
             content = ""
-        return [{"content": content, "embeds": [story_embed(story)]}]
+        page: Page = {"content": content, "embeds": [story_embed(story)]}
+        if self._follows is not None:
+            page["follow"] = story.id
+        return [page]
 
     def _failed(self, delivery: Delivery, error: DeliveryError, now: datetime) -> str:
         """Retry later or give up; returns which ("retry" or "failed")."""

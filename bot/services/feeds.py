@@ -14,6 +14,7 @@ from bot.core.models import Feed, FeedRefresh
 from bot.core.ports import Store
 from bot.pipeline.opml import OpmlFeed, export_opml, parse_opml
 from bot.pipeline.refresh import Refresher
+from bot.services.polling import CLAIM_LEASE, PollPolicy, plan_next_poll
 
 __all__ = [
     "AddedFeed",
@@ -58,9 +59,19 @@ class ImportReport:
 class FeedService:
     """Feeds of the config file and of guilds, and refreshing any set of feeds."""
 
-    def __init__(self, store: Store, refresher: Refresher, *, max_per_guild: int = 50) -> None:
+    def __init__(
+        self,
+        store: Store,
+        refresher: Refresher,
+        clock: Callable[[], datetime],
+        poll_policy: PollPolicy,
+        *,
+        max_per_guild: int = 50,
+    ) -> None:
         self._store = store
         self._refresher = refresher
+        self._clock = clock
+        self._poll_policy = poll_policy
         self._max_per_guild = max_per_guild
 
     async def sync_config_sources(self, sources: Iterable[ConfiguredSource]) -> list[Feed]:
@@ -124,6 +135,8 @@ class FeedService:
         """Add a feed for a guild after fetching it once; a feed that fails is not added.
 
         The first fetch records what the feed already holds as seen, so nothing old is posted.
+        The poller leaves the new feed alone meanwhile (it is added with a claim on its first
+        poll), and polls it next as it would after any poll: after its interval.
         """
         url = check_feed_url(url)
         feeds = await asyncio.to_thread(self._store.list_feeds, guild_id)
@@ -141,13 +154,22 @@ class FeedService:
             channel_id=channel_id,
             interval_minutes=interval_minutes,
             created_by=created_by,
+            next_poll_at=self._clock() + CLAIM_LEASE,
         )
         refresh = await self._refresher.refresh_feed(feed)
         if refresh.status == "error":
             await asyncio.to_thread(self._store.remove_feed, feed.id)
             raise ValidationError(f"could not add {url}: {refresh.error}")
-        named = await asyncio.to_thread(self._store.get_feed, feed.id)
+        named = await asyncio.to_thread(self._schedule_after_first_poll, feed, refresh)
         return AddedFeed(feed=named or feed, refresh=refresh)
+
+    def _schedule_after_first_poll(self, feed: Feed, refresh: FeedRefresh) -> Feed | None:
+        """Set the new feed's next poll by the poller's rules; the feed as stored now."""
+        now = self._clock()
+        plan = plan_next_poll(feed, refresh, now, self._poll_policy)
+        ttl = refresh.hints.ttl_minutes
+        self._store.schedule_next_poll(feed.id, plan.at, ttl_minutes=ttl)
+        return self._store.get_feed(feed.id)
 
     async def remove_guild_feed(self, guild_id: int, feed_id: int) -> Feed:
         """Stop following one of the guild's feeds; its stored articles stay."""

@@ -14,8 +14,9 @@ from sqlalchemy import Connection, Engine, exists, func, or_, select, update
 
 from bot.core.models import Article, FeedState, NewArticle, NewDelivery, SearchHit
 from bot.core.ports import StoredBatch, StoreStats
+from bot.core.query import Query
 from bot.storage.base import StorePart, article_from_row
-from bot.storage.engines import Dialect, parse_search
+from bot.storage.engines import Dialect, SearchQuery, parse_search
 from bot.storage.feeds import fetched_successfully
 from bot.storage.outbox import enqueue_in
 from bot.storage.schema import article_feeds, articles, briefed_stories, feeds, outbox
@@ -149,12 +150,14 @@ class ArticleStore(StorePart):
             return [article_from_row(row._mapping) for row in rows]
 
     def search(
-        self, query: str, *, since: datetime | None = None, limit: int = 10
+        self, query: Query | str, *, since: datetime | None = None, limit: int = 10
     ) -> list[SearchHit]:
         """Best matches among the newest :data:`SEARCH_CANDIDATES` matches, ranked by the
-        database engine's full-text index (see :meth:`Dialect.search`)."""
-        parsed = parse_search(query)
-        if not parsed.phrases:
+        database engine's full-text index (see :meth:`Dialect.search`). A parsed query keeps
+        its OR, NOT and phrases (its ``source:`` filters are the caller's to check); plain
+        text requires every word."""
+        parsed = parse_search(query) if isinstance(query, str) else query
+        if isinstance(parsed, SearchQuery) and not parsed.phrases:
             return []
         with self._engine.connect() as connection:
             ranked = self._dialect.search(

@@ -44,6 +44,7 @@ class FeedStore(StorePart):
         extract_full_text: bool = False,
         interval_minutes: int | None = None,
         created_by: int | None = None,
+        next_poll_at: datetime | None = None,
     ) -> Feed:
         options = {
             "name": name or _placeholder_name(url),
@@ -63,6 +64,7 @@ class FeedStore(StorePart):
                         guild_id=guild_id,
                         created_at=utc_now(),
                         created_by=created_by,
+                        next_poll_at=next_poll_at,
                         **options,
                     )
                 ).inserted_primary_key[0]

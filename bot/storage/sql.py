@@ -3,8 +3,9 @@
 Parts (one module each, in the manner of Miniflux's ``internal/storage``):
 :mod:`~bot.storage.feeds` (feeds and polling), :mod:`~bot.storage.articles` (articles and
 search), :mod:`~bot.storage.outbox` (deliveries), :mod:`~bot.storage.subscriptions`
-(subscriptions and schedules), :mod:`~bot.storage.locks` (named locks). What differs
-between database engines lives in :mod:`bot.storage.engines`. A new aggregate is one more
+(subscriptions and schedules), :mod:`~bot.storage.locks` (named locks),
+:mod:`~bot.storage.follows` (messages that follow a story). What differs between database
+engines lives in :mod:`bot.storage.engines`. A new aggregate is one more
 :class:`~bot.storage.base.StorePart` module added to :class:`SqlStore`'s bases.
 """
 
@@ -22,6 +23,7 @@ from bot.core.errors import StorageError
 from bot.storage.articles import ArticleStore
 from bot.storage.engines import dialect_for
 from bot.storage.feeds import FeedStore
+from bot.storage.follows import StoryFollowsMixin
 from bot.storage.locks import LockStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.subscriptions import ScheduleStore, SubscriptionStore
@@ -32,7 +34,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 """The Alembic script folder."""
 
 
-class SqlStore(FeedStore, ArticleStore, OutboxStore, SubscriptionStore, ScheduleStore, LockStore):
+class SqlStore(
+    FeedStore,
+    ArticleStore,
+    OutboxStore,
+    SubscriptionStore,
+    ScheduleStore,
+    LockStore,
+    StoryFollowsMixin,
+):
     """:class:`bot.core.ports.Store` on SQLAlchemy Core. Use :meth:`open`."""
 
     @classmethod

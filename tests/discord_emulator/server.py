@@ -740,6 +740,12 @@ class Emulator:
             message, custom_id, None, user_id, {"values": list(values)}, locale
         )
 
+    async def delete_message(self, message: RecordedMessage | int) -> None:
+        """A user (or a moderator) deletes a message: it is gone for the bot too (reading or
+        editing it answers 404 / 10008 Unknown Message), and MESSAGE_DELETE is sent."""
+        target = self.world.messages[message if isinstance(message, int) else message.id]
+        await self.rest._delete(target)
+
     async def user_message(self, channel_id: int, user_id: int, content: str) -> RecordedMessage:
         """A user posts a message (MESSAGE_CREATE is sent if the bot's intents ask for it;
         without MESSAGE_CONTENT the bot gets an empty content unless it is mentioned)."""

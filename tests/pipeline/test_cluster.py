@@ -475,3 +475,20 @@ def test_the_assigner_replays_recent_articles_once_before_it_assigns() -> None:
     assigner.warm_up(later)
     assert assigner.assign(_new_article(BY_ID[second]), later) == first
     assert replays == [later]  # the first assignment does not replay again
+
+
+def test_terms_forgotten_when_the_counts_are_halved_do_not_confuse_held_stories() -> None:
+    # idf_horizon 100: every prune below halves the counts and frees the ids of the terms
+    # left with none, which the random documents' new words then take over. (Near-duplicates
+    # are switched off: the follow-up must join on its terms.)
+    clusterer = StoryClusterer(idf_horizon=100, duplicate_jaccard=1.01)
+    ferry = [BY_ID[i] for i in ("fer-1", "fer-2")]
+    for doc in ferry:
+        clusterer.add(doc)
+    start = ferry[-1].published
+    for n, doc in enumerate(_random_stream(600, start, per_day=2000, seed=9)):
+        assert clusterer.add(doc) == doc.id  # unrelated words: a story of its own
+        if n % 100 == 99:
+            clusterer.prune(doc.published)
+    assert clusterer.story_of("fer-2") == "fer-1"
+    assert clusterer.add(_shifted(BY_ID["fer-3"], "fer-3-later", 0.5)) == "fer-1"

@@ -824,11 +824,15 @@ async def test_every_failure_is_a_fetch_error(server: HostileServer) -> None:
 class KeepAliveServer:
     """Answers any number of requests per connection (``/feed``: 200 or 304 by ETag); it may
     close each connection after ``close_after`` responses, without saying so, or (``time_out``)
-    with an unasked "408 Request Timeout" as some servers do."""
+    with an unasked "408 Request Timeout" as some servers do; or (``drop_reuse``) close the
+    first connection reused as the next request arrives, unanswered."""
 
-    def __init__(self, close_after: int | None = None, *, time_out: bool = False) -> None:
+    def __init__(
+        self, close_after: int | None = None, *, time_out: bool = False, drop_reuse: bool = False
+    ) -> None:
         self.close_after = close_after
         self.time_out = time_out
+        self.drop_reuse = drop_reuse
         self.connections = 0
         self.requests = 0
         self.port = 0
@@ -858,6 +862,9 @@ class KeepAliveServer:
             while self.close_after is None or answered < self.close_after:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
                 self.requests += 1
+                if self.drop_reuse and answered == 1:  # its keep-alive time ran out just now
+                    self.drop_reuse = False
+                    break
                 if f"if-none-match: {FEED_ETAG.lower()}" in head:
                     writer.write(f"HTTP/1.1 304 Not Modified\r\nETag: {FEED_ETAG}\r\n\r\n".encode())
                 else:
@@ -902,6 +909,16 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
     assert server.requests == 3
 
 
+async def test_a_connection_the_server_closes_as_it_is_reused_is_retried_on_a_new_one() -> None:
+    async with KeepAliveServer(drop_reuse=True) as server:
+        allowed = (f"127.0.0.1:{server.port}",)
+        async with Fetcher(FetchLimits(allow_networks=allowed, max_per_host=1)) as fetcher:
+            for _ in range(3):
+                assert (await fetcher.get(server.url("/feed"))).body == FEED_BODY
+    assert server.connections == 2
+    assert server.requests == 4  # the dropped one was sent again
+
+
 async def test_an_unasked_answer_sent_while_idle_is_never_taken_for_the_next_one() -> None:
     async with KeepAliveServer(close_after=1, time_out=True) as server:
         allowed = (f"127.0.0.1:{server.port}",)
@@ -935,16 +952,16 @@ async def test_requests_on_a_kept_alive_connection_share_its_origin_only(
     assert keep_alive.connections == 1
 
 
-async def test_idle_connections_are_capped_least_recently_used_first(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("bot.pipeline.fetch._MAX_IDLE_CONNECTIONS", 1)
+async def test_many_origins_keep_their_idle_connections_side_by_side() -> None:
+    # More origins than requests in flight: each origin's idle connection stays open for its
+    # next request instead of making way for another origin's.
+    hosts = ("127.0.0.1", "localhost", "127.1", "2130706433", "0x7f000001")
     async with KeepAliveServer() as server:
-        allowed = (f"127.0.0.1:{server.port}",)
-        async with Fetcher(FetchLimits(allow_networks=allowed)) as fetcher:
-            await fetcher.get(server.url("/feed"))
-            await fetcher.get(server.url("/feed", host="localhost"))  # closes the first
-            await fetcher.get(server.url("/feed", host="localhost"))  # reuses its own
-            await fetcher.get(server.url("/feed"))
-    assert server.connections == 3
-    assert server.requests == 4
+        limits = FetchLimits(
+            allow_networks=(f"127.0.0.1:{server.port}",), max_connections=2, max_per_host=1
+        )
+        async with Fetcher(limits) as fetcher:
+            for _ in range(3):
+                await asyncio.gather(*(fetcher.get(server.url("/feed", host=h)) for h in hosts))
+    assert server.connections == len(hosts)
+    assert server.requests == 3 * len(hosts)

@@ -166,8 +166,8 @@ async def test_a_lock_between_sending_and_marking_sent_does_not_double_post(
     holder = sqlite3.connect(world.database, isolation_level=None)
     original_send = world.sink.send
 
-    async def send_then_lock(*args: object) -> str:
-        message_id = await original_send(*args)  # type: ignore[arg-type]
+    async def send_then_lock(*args: object, **options: object) -> str:
+        message_id = await original_send(*args, **options)  # type: ignore[arg-type]
         holder.execute("BEGIN IMMEDIATE")  # the lock arrives before "sent" is recorded
         return message_id
 

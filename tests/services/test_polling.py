@@ -102,6 +102,35 @@ async def services(
         yield opened
 
 
+async def test_a_feed_a_guild_adds_is_fetched_once_then_polled_after_its_interval(
+    services: Services, feed_server: FeedServer, clock: FakeClock
+) -> None:
+    feed_server.add_fixture("/a.xml", "feeds/rss1.xml")  # no <ttl>: the default interval
+    added_at = clock()
+    added = await services.feeds.add_guild_feed(1, feed_server.url("/a.xml"))
+    assert await services.poller.poll_due() == []  # the add fetched it: not the poller too
+    assert len(feed_server.hits("/a.xml")) == 1
+    assert added.feed.next_poll_at == added_at + timedelta(minutes=10)
+    clock.advance(minutes=11)
+    [polled] = await services.poller.poll_due()
+    assert polled.status == "not modified"
+    assert len(feed_server.hits("/a.xml")) == 2
+
+
+async def test_a_feed_added_while_a_poll_runs_is_fetched_once(
+    services: Services, feed_server: FeedServer
+) -> None:
+    feed_server.add_fixture("/a.xml", "feeds/rss2.xml")
+    add = asyncio.create_task(services.feeds.add_guild_feed(1, feed_server.url("/a.xml")))
+    polled: list[FeedRefresh] = []
+    while not add.done():  # poll rounds run beside the add, as the scheduler's would
+        polled += await services.poller.poll_due()
+        await asyncio.sleep(0)
+    await add
+    assert polled == []
+    assert len(feed_server.hits("/a.xml")) == 1
+
+
 async def test_only_due_feeds_are_polled(
     services: Services, feed_server: FeedServer, clock: FakeClock
 ) -> None:
@@ -109,11 +138,7 @@ async def test_only_due_feeds_are_polled(
     feed_server.add_fixture("/b.xml", "feeds/rss1.xml")
     await services.feeds.add_guild_feed(1, feed_server.url("/a.xml"))
     await services.feeds.add_guild_feed(1, feed_server.url("/b.xml"), interval_minutes=5)
-    first = await services.poller.poll_due()  # never polled by the scheduler yet: both due
-    assert sorted(r.feed.url for r in first) == sorted(
-        [feed_server.url("/a.xml"), feed_server.url("/b.xml")]
-    )
-    assert await services.poller.poll_due() == []  # nothing due a moment later
+    assert await services.poller.poll_due() == []  # both fetched when added
     clock.advance(minutes=6)
     due = await services.poller.poll_due()
     assert [(r.feed.url, r.status) for r in due] == [(feed_server.url("/b.xml"), "not modified")]
@@ -127,9 +152,8 @@ async def test_only_due_feeds_are_polled(
 async def test_an_unchanged_feed_is_recorded_with_its_next_poll(
     services: Services, feed_server: FeedServer, clock: FakeClock
 ) -> None:
-    feed_server.add_fixture("/a.xml", "feeds/rss2.xml")
+    feed_server.add_fixture("/a.xml", "feeds/rss1.xml")  # no <ttl>: the default interval
     added = await services.feeds.add_guild_feed(1, feed_server.url("/a.xml"))
-    await services.poller.poll_due()
     clock.advance(minutes=11)
     polled_at = clock()
     [result] = await services.poller.poll_due()
@@ -156,6 +180,7 @@ async def test_a_feed_whose_plan_fails_still_lets_its_batch_be_recorded(
         return planned(feed, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr("bot.services.polling.plan_next_poll", plan_or_crash)
+    clock.advance(minutes=31)  # past rss2.xml's <ttl> of 30 minutes
     polled_at = clock()
     assert len(await services.poller.poll_due()) == 2
     for added in (broken, healthy):
@@ -171,7 +196,7 @@ async def test_a_failing_feed_backs_off_then_pauses_with_one_notice(
     feed_server.add_fixture("/flaky.xml", "feeds/rss2.xml")
     added = await services.feeds.add_guild_feed(7, feed_server.url("/flaky.xml"), channel_id=70)
     feed_server.add("/flaky.xml", "oops", "text/plain", status=500)
-    clock.advance(minutes=11)
+    clock.advance(minutes=31)  # past rss2.xml's <ttl> of 30 minutes
     [failure] = await services.poller.poll_due()
     assert failure.status == "error"
     feed = services.store.get_feed(added.feed.id)
@@ -198,7 +223,7 @@ async def test_gone_feed_is_paused_at_once(
     feed_server.add_fixture("/old.xml", "feeds/rss2.xml")
     added = await services.feeds.add_guild_feed(7, feed_server.url("/old.xml"))
     feed_server.add("/old.xml", "gone", "text/plain", status=410)
-    clock.advance(minutes=11)
+    clock.advance(minutes=31)  # past rss2.xml's <ttl> of 30 minutes
     await services.poller.poll_due()
     feed = services.store.get_feed(added.feed.id)
     assert feed is not None

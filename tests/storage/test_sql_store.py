@@ -513,3 +513,43 @@ def test_upgrading_postgresql_from_0006_indexes_the_stored_articles(
     finally:
         store.close()
         test_postgres.drop_database(url)
+
+
+def test_a_parsed_query_searches_with_or_not_and_phrases(store: SqlStore) -> None:
+    from bot.pipeline.query import parse_query
+
+    feed = store.add_feed("https://a.example/rss", "A")
+    store.store_articles(
+        feed.id,
+        [
+            article("drones", "Drone attacks on the port", "Three drones hit.", feed_id=feed.id),
+            article("militia", "Militia seizes a town", "Fighters arrived.", feed_id=feed.id),
+            article("drone show", "A drone show", "Lights over attacks of joy.", feed_id=feed.id),
+            article("weather", "Rain tomorrow", "Clouds.", feed_id=feed.id),
+        ],
+        STATE,
+        NOW,
+    )
+
+    def found(text: str) -> set[str]:
+        return {hit.article.id for hit in store.search(parse_query(text))}
+
+    assert found('"drone attacks" OR militia') == {"drones", "militia"}
+    assert found("drone NOT show") == {"drones"}
+    assert found("(drone OR militia) -port") == {"drone show", "militia"}
+    assert found("source:a.example") == set(), "source filters are the caller's to check"
+
+
+def test_a_guild_sees_public_and_its_own_feeds_articles_only(store: SqlStore) -> None:
+    public = store.add_feed("https://public.example/rss", "Public")
+    mine = store.add_feed("https://mine.example/rss", "Mine", guild_id=1)
+    theirs = store.add_feed("https://theirs.example/rss", "Theirs", guild_id=2)
+    for feed, key in ((public, "p"), (mine, "m"), (theirs, "t")):
+        store.store_articles(
+            feed.id, [article(key, f"Story {key}", "Text.", feed_id=feed.id)], STATE, NOW
+        )
+    store.store_articles(
+        theirs.id, [article("p", "Story p", "Text.", feed_id=theirs.id)], STATE, NOW
+    )
+    assert store.visible_article_ids(1, ["p", "m", "t", "gone"]) == {"p", "m", "gone"}
+    assert store.visible_article_ids(2, ["p", "m", "t"]) == {"p", "t"}

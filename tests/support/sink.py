@@ -23,6 +23,15 @@ class Posted:
     message_id: str
 
 
+@dataclass(frozen=True)
+class Edited:
+    recipient_type: str
+    recipient_id: int
+    message_id: str
+    content: str
+    embeds: tuple[Mapping[str, Any], ...]
+
+
 @dataclass
 class RecordingSink:
     """Posts land in ``posted``; a repeated nonce returns the first message (enforce_nonce)."""
@@ -30,6 +39,9 @@ class RecordingSink:
     posted: list[Posted] = field(default_factory=list)
     failures: dict[tuple[str, int], DeliveryError] = field(default_factory=dict)
     """Recipients whose sends fail with this error."""
+    edits: list[Edited] = field(default_factory=list)
+    deleted: set[str] = field(default_factory=set)
+    """Message ids a reader deleted: editing them fails."""
     _by_nonce: dict[str, Posted] = field(default_factory=dict)
 
     async def send(
@@ -39,6 +51,8 @@ class RecordingSink:
         content: str,
         embeds: Sequence[Mapping[str, Any]],
         nonce: str,
+        *,
+        follow: str | None = None,
     ) -> str:
         failure = self.failures.get((recipient_type, recipient_id))
         if failure is not None:
@@ -56,6 +70,22 @@ class RecordingSink:
         self.posted.append(posted)
         self._by_nonce[nonce] = posted
         return posted.message_id
+
+    async def edit(
+        self,
+        recipient_type: str,
+        recipient_id: int,
+        message_id: str,
+        content: str,
+        embeds: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Record an edit of a posted message; an unknown id fails as a deleted message."""
+        failure = self.failures.get((recipient_type, recipient_id))
+        if failure is not None:
+            raise failure
+        if message_id in self.deleted or not any(p.message_id == message_id for p in self.posted):
+            raise DeliveryError(f"message {message_id} was deleted", permanent=True)
+        self.edits.append(Edited(recipient_type, recipient_id, message_id, content, tuple(embeds)))
 
     def to(self, recipient_type: str, recipient_id: int) -> list[Posted]:
         return [

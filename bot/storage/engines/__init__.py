@@ -9,6 +9,7 @@ engine.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,8 +20,18 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageError
 from bot.core.ports import HeldLock
+from bot.core.query import And, Node, Not, Or, Query, Term
+from bot.core.query import Phrase as PhraseNode
 
-__all__ = ["Dialect", "Phrase", "RankedRow", "SearchQuery", "dialect_for", "parse_search"]
+__all__ = [
+    "Dialect",
+    "Phrase",
+    "RankedRow",
+    "SearchQuery",
+    "compile_query",
+    "dialect_for",
+    "parse_search",
+]
 
 Phrase = tuple[str, ...]
 """Words that must appear together, in this order (a single word is a phrase of one)."""
@@ -79,13 +90,15 @@ class Dialect(Protocol):
     def search(
         self,
         connection: Connection,
-        query: SearchQuery,
+        query: SearchQuery | Query,
         *,
         since: datetime | None,
         limit: int,
         candidates: int,
     ) -> list[RankedRow]:
-        """The best matches among the newest ``candidates`` matches (published since
+        """The best matches (of every phrase of a :class:`SearchQuery`, or of a parsed
+        :class:`Query` with its OR, NOT and phrases; its ``source:`` filters are the caller's
+        to check) among the newest ``candidates`` matches (published since
         ``since``), best first; title matches rank above text matches, equal scores go to
         the newer article."""
         ...
@@ -94,10 +107,38 @@ class Dialect(Protocol):
         """Take the lock called ``name`` unless another holder has it."""
         ...
 
-
     def database_bytes(self, connection: Connection) -> int:
         """The size of the database on disk."""
         ...
+
+
+def compile_query(
+    query: Query,
+    *,
+    words: Callable[[tuple[str, ...]], str | None],
+    all_of: Callable[[list[str], list[str]], str],
+    any_of: Callable[[list[str]], str],
+) -> str | None:
+    """A parsed query in an engine's full-text syntax: ``words`` makes a word or phrase,
+    ``all_of(required, excluded)`` an AND with its NOTs, ``any_of`` an OR. A ``source:``
+    filter is not in the index: it matches anything here, and the caller checks it on the
+    hits. None when the index cannot narrow the query (only ``source:`` filters)."""
+
+    def node(item: Node) -> str | None:
+        if isinstance(item, Term):
+            return words((item.word,))
+        if isinstance(item, PhraseNode):
+            return words(item.words)
+        if isinstance(item, Or):
+            sides = [node(child) for child in item.children]
+            return None if None in sides else any_of([side for side in sides if side])
+        if isinstance(item, And):
+            required = [e for c in item.children if not isinstance(c, Not) and (e := node(c))]
+            excluded = [e for c in item.children if isinstance(c, Not) and (e := node(c.child))]
+            return all_of(required, excluded) if required else None
+        return None  # a source, or a lone NOT (which the parser refuses)
+
+    return node(query.root)
 
 
 def dialect_for(url: URL) -> Dialect:

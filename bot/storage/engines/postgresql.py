@@ -27,7 +27,8 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageBusyError
 from bot.core.models import SNIPPET_END, SNIPPET_START
-from bot.storage.engines import RankedRow, SearchQuery
+from bot.core.query import Query
+from bot.storage.engines import RankedRow, SearchQuery, compile_query
 from bot.storage.schema import UTCDateTime, articles
 
 __all__ = ["TEXT_SEARCH_CONFIG", "AdvisoryLock", "PostgresDialect", "advisory_key"]
@@ -63,6 +64,31 @@ def _tsquery(query: SearchQuery) -> tuple[str, dict[str, str]]:
     ]
     values = {f"phrase{index}": " ".join(phrase) for index, phrase in enumerate(query.phrases)}
     return " && ".join(parts), values
+
+
+def _parsed_tsquery(query: Query) -> tuple[str, dict[str, str]] | None:
+    """A parsed query as ``tsquery`` SQL with its parameters: words and phrases as
+    ``phraseto_tsquery``, ``AND`` as ``&&``, ``OR`` as ``||``, ``NOT`` as ``!!`` (see
+    :func:`compile_query` for ``source:``)."""
+    values: dict[str, str] = {}
+
+    def phrase(words: tuple[str, ...]) -> str | None:
+        text = " ".join(words).strip()
+        if not text:
+            return None
+        name = f"phrase{len(values)}"
+        values[name] = text
+        return f"phraseto_tsquery('{TEXT_SEARCH_CONFIG}', :{name})"
+
+    built = compile_query(
+        query,
+        words=phrase,
+        all_of=lambda required, excluded: (
+            "(" + " && ".join(required + [f"!!{term}" for term in excluded]) + ")"
+        ),
+        any_of=lambda sides: "(" + " || ".join(sides) + ")",
+    )
+    return None if built is None else (built, values)
 
 
 class AdvisoryLock:
@@ -150,16 +176,22 @@ class PostgresDialect:
     def search(
         self,
         connection: Connection,
-        query: SearchQuery,
+        query: SearchQuery | Query,
         *,
         since: datetime | None,
         limit: int,
         candidates: int,
     ) -> list[RankedRow]:
         """``ts_rank`` (title weight A, text B) over the newest matches of the GIN index."""
-        if not query.phrases:
-            return []
-        tsquery, values = _tsquery(query)
+        if isinstance(query, SearchQuery):
+            if not query.phrases:
+                return []
+            tsquery, values = _tsquery(query)
+        else:
+            built = _parsed_tsquery(query)
+            if built is None:
+                return []
+            tsquery, values = built
         window = "" if since is None else "WHERE newest.published_at >= :since"
         ranked_sql = text(
             f"WITH q AS (SELECT {tsquery} AS query), "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -15,10 +16,11 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.core.errors import StorageBusyError
 from bot.core.models import SNIPPET_END, SNIPPET_START
-from bot.storage.engines import RankedRow, SearchQuery
+from bot.core.query import Query
+from bot.storage.engines import RankedRow, SearchQuery, compile_query
 from bot.storage.schema import UTCDateTime, articles
 
-__all__ = ["ProcessLock", "SqliteDialect", "fts_match_expression"]
+__all__ = ["ProcessLock", "SqliteDialect", "fts5_expression", "fts_match_expression"]
 
 
 def fts_match_expression(query: SearchQuery) -> str:
@@ -112,14 +114,17 @@ class SqliteDialect:
     def search(
         self,
         connection: Connection,
-        query: SearchQuery,
+        query: SearchQuery | Query,
         *,
         since: datetime | None,
         limit: int,
         candidates: int,
     ) -> list[RankedRow]:
         """bm25 ranked in the full-text index alone; only the hits shown read ``articles``."""
-        match = fts_match_expression(query)
+        if isinstance(query, SearchQuery):
+            match = fts_match_expression(query)
+        else:
+            match = fts5_expression(query)
         if not match:
             return []
         if since is None:
@@ -157,7 +162,6 @@ class SqliteDialect:
             self._held_names.add(name)
         return ProcessLock(name, self._held_names, self._guard)
 
-
     def database_bytes(self, connection: Connection) -> int:
         """Pages in use times the page size."""
         pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
@@ -181,3 +185,25 @@ def _raise_busy(context: Any) -> None:
         raise StorageBusyError(
             "the database is busy (another writer holds its lock); try again in a moment"
         ) from context.sqlalchemy_exception
+
+
+_WORD = re.compile(r"\w+")
+
+
+def fts5_expression(query: Query) -> str | None:
+    """A parsed query as an FTS5 expression matching at least every article it matches:
+    words and phrases quoted, ``AND``, ``OR`` and ``NOT`` as FTS5 has them (see
+    :func:`compile_query` for ``source:``)."""
+    return compile_query(
+        query,
+        words=_quoted,
+        all_of=lambda required, excluded: (
+            "(" + " AND ".join(required) + ")" + "".join(f" NOT {term}" for term in excluded)
+        ),
+        any_of=lambda sides: "(" + " OR ".join(sides) + ")",
+    )
+
+
+def _quoted(words: tuple[str, ...]) -> str | None:
+    found = [word for part in words for word in _WORD.findall(part)]
+    return '"' + " ".join(found) + '"' if found else None

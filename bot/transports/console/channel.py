@@ -10,8 +10,11 @@ from typing import TextIO
 
 from bot.core.errors import NewsbotError, ValidationError
 from bot.core.ports import NoTelemetry, Telemetry
+from bot.render.answers import render_answer, render_recap
 from bot.render.text import render_articles, render_briefing, render_search, render_summary
+from bot.services.ask import AskService
 from bot.services.briefing import BriefingService
+from bot.services.recap import RecapService
 from bot.services.search import SearchService
 from bot.services.summaries import SummaryService
 from bot.transports.console.lines import InputLines
@@ -23,8 +26,10 @@ log = logging.getLogger(__name__)
 HELP = """Commands:
   /brief [topic] [hours]    top stories of the last hours (default 24), optionally on a topic
   /latest [source] [count]  the newest articles (default 5), optionally from one source
-  /search QUERY             articles matching every word; "quoted phrases" stay together
+  /search QUERY             articles matching: words, "phrases", OR, NOT, source:host
   /summarize URL            fetch a web page and summarise it
+  /recap QUERY [days]       a dated timeline of the matching story (default 7 days)
+  /ask QUESTION [days]      sentences from stored articles that answer it, with sources
   /help                     this list
   /quit                     leave (so does Ctrl-D)"""
 
@@ -40,9 +45,13 @@ class ConsoleChannel:
         search: SearchService,
         summaries: SummaryService,
         *,
+        recap: RecapService | None = None,
+        ask: AskService | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
         self._briefings = briefings
+        self._recap = recap
+        self._ask = ask
         self._telemetry = telemetry or NoTelemetry()
         self._search = search
         self._summaries = summaries
@@ -51,6 +60,8 @@ class ConsoleChannel:
             "latest": self._latest,
             "search": self._search_command,
             "summarize": self._summarize,
+            "recap": self._recap_command,
+            "ask": self._ask_command,
             "help": self._help,
         }
 
@@ -120,8 +131,24 @@ class ConsoleChannel:
     async def _search_command(self, args: list[str]) -> str:
         if not args:
             raise ValidationError("give something to search for, e.g. /search climate summit")
-        query = " ".join(f'"{arg}"' if " " in arg else arg for arg in args)
+        query = _query_text(args)
         return render_search(query, await self._search.search(query))
+
+    async def _recap_command(self, args: list[str]) -> str:
+        if self._recap is None:
+            raise ValidationError("/recap is not available here")
+        days = int(args.pop()) if len(args) > 1 and args[-1].isdigit() else 7
+        if not args:
+            raise ValidationError('give a topic, e.g. /recap "drone attacks" OR militia 7')
+        return render_recap(await self._recap.recap(_query_text(args), days))
+
+    async def _ask_command(self, args: list[str]) -> str:
+        if self._ask is None:
+            raise ValidationError("/ask is not available here")
+        days = int(args.pop()) if len(args) > 1 and args[-1].isdigit() else None
+        if not args:
+            raise ValidationError("ask a question, e.g. /ask who won the election")
+        return render_answer(await self._ask.ask(" ".join(args), days))
 
     async def _summarize(self, args: list[str]) -> str:
         if len(args) != 1:
@@ -132,3 +159,8 @@ class ConsoleChannel:
 
     async def _help(self, args: list[str]) -> str:
         return HELP
+
+
+def _query_text(args: list[str]) -> str:
+    """The query as typed: arguments that held spaces were "quoted phrases"."""
+    return " ".join(f'"{arg}"' if " " in arg else arg for arg in args)

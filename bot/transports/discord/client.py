@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.config import DiscordSettings
 from bot.core.errors import ConfigError
 from bot.transports.discord.errors import NewsTree, record_command
+from bot.transports.discord.follow_button import FollowButton
 from bot.transports.discord.messages import NO_MENTIONS
 from bot.transports.discord.views import PageBook, PageButton
 
@@ -57,12 +58,13 @@ class NewsBot(commands.Bot):
         self._disconnected_since: float | None = time.monotonic()
 
     async def setup_hook(self) -> None:
-        from bot.transports.discord.cogs import admin, news, subscriptions
+        from bot.transports.discord.cogs import admin, news, stories, subscriptions
 
         await self.add_cog(news.NewsCog(self.services))
         await self.add_cog(subscriptions.SubscriptionsCog(self.services))
         await self.add_cog(admin.AdminCog(self.services))
-        self.add_dynamic_items(PageButton)
+        await self.add_cog(stories.StoriesCog(self.services))
+        self.add_dynamic_items(PageButton, FollowButton)
         await self.sync_commands_if_changed()
 
     async def sync_commands_if_changed(self) -> bool:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import discord
 
 from bot.render.embeds import MessagePage
+from bot.transports.discord.follow_button import add_follow_buttons
 from bot.transports.discord.messages import NO_MENTIONS, embeds_of
 
 __all__ = ["PageBook", "PageButton", "PagedAnswer", "page_book", "page_controls", "page_text"]
@@ -77,11 +78,13 @@ def page_text(page: MessagePage, index: int, count: int) -> str:
     return f"{page.content}\n-# Page {index + 1} of {count}".strip()
 
 
-def page_controls(key: str, index: int, count: int) -> discord.ui.View:
-    """The Previous/Next buttons for page ``index`` of ``count``."""
+def page_controls(key: str, index: int, count: int, follow: Sequence[str] = ()) -> discord.ui.View:
+    """The Previous/Next buttons for page ``index`` of ``count``, and a Follow button for
+    each story the page shows."""
     view = discord.ui.View(timeout=None)
     view.add_item(PageButton(key, "previous", max(index - 1, 0), disabled=index == 0))
     view.add_item(PageButton(key, "next", min(index + 1, count - 1), disabled=index >= count - 1))
+    add_follow_buttons(view, follow, first_row=1)
     return view
 
 
@@ -139,7 +142,7 @@ class PageButton(
         await interaction.response.edit_message(
             content=page_text(page, index, count),
             embeds=embeds_of(page),
-            view=page_controls(self.key, index, count),
+            view=page_controls(self.key, index, count, page.follow),
             allowed_mentions=NO_MENTIONS,
         )
 

@@ -310,7 +310,12 @@ async def test_brief_pages_turn_only_for_the_caller(harness: Harness) -> None:
     assert len(first.embeds) == 10
     assert "Page 1 of" in first.content
     first_titles = [embed["title"] for embed in first.embeds]
-    assert [b["label"] for b in first.buttons()] == ["Previous", "Next"]
+    follows = [f"Follow {n}" for n in range(1, 11)]
+    assert [b["label"] for b in first.buttons()] == ["Previous", "Next", *follows]
+    followed = await harness.emu.click(first, label="Follow 2", user_id=harness.other_member_id)
+    assert "Following" in (await followed.wait_response()).data["content"]
+    card = await harness.emu.wait_for_dm(harness.other_member_id, timeout=30)
+    assert card.embeds[0]["title"] == first_titles[1]
     refused = await harness.emu.click(first, label="Next", user_id=harness.other_member_id)
     answer = await refused.wait_original()
     assert answer.ephemeral

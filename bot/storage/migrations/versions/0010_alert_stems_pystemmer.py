@@ -7,7 +7,7 @@ separates are added to the query as ``OR`` alternatives (:func:`bot.pipeline.que
 so it matches at least what it matched before. Queries that change nothing stay as they are.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -17,13 +17,14 @@ from bot.render.embeds import (
     summary_embed,
 )
 from bot.services.validation import MAX_HOURS, MAX_QUERY_CHARS
+from bot.transports.discord.follow_button import add_follow_buttons
 from bot.transports.discord.messages import reply, send_page, think_in_public
 from bot.transports.discord.views import page_book, page_controls, page_text
 
 if TYPE_CHECKING:
     from bot.app import Services
 
-__all__ = ["NewsCog"]
+__all__ = ["NewsCog", "send_pages"]
 
 Hours = app_commands.Range[int, 1, MAX_HOURS]
 Query = app_commands.Range[str, 1, MAX_QUERY_CHARS]
@@ -49,7 +50,7 @@ class NewsCog(commands.Cog):
         """The top stories of the last hours, one summary each."""
         await think_in_public(interaction)
         briefing = await self._services.briefings.brief(topic=topic, hours=hours)
-        await _send_pages(interaction, briefing_pages(briefing))
+        await send_pages(interaction, briefing_pages(briefing))
 
     @app_commands.command(name="latest")
     @app_commands.describe(
@@ -66,11 +67,11 @@ class NewsCog(commands.Cog):
         await think_in_public(interaction)
         articles = await self._services.search.latest(count=count, source=source)
         heading = f"Latest from {source}" if source else "Latest articles"
-        await _send_pages(interaction, articles_page(articles, heading))
+        await send_pages(interaction, articles_page(articles, heading))
 
     @app_commands.command(name="search")
     @app_commands.describe(
-        query='Words to find; "quoted phrases" stay together',
+        query='Words to find: "quoted phrases", OR, NOT (or -word), source:host',
         hours="Only articles from the last hours (default: all stored)",
     )
     @app_commands.checks.cooldown(3, 30.0, key=lambda i: (i.guild_id, i.user.id))
@@ -80,7 +81,7 @@ class NewsCog(commands.Cog):
         """Search stored articles, best matches first."""
         await think_in_public(interaction)
         hits = await self._services.search.search(query, hours=hours)
-        await _send_pages(interaction, search_pages(query, hits))
+        await send_pages(interaction, search_pages(query, hits))
 
     @app_commands.command(name="summarize")
     @app_commands.describe(url="The web address of an article")
@@ -96,18 +97,21 @@ class NewsCog(commands.Cog):
         await reply(interaction, embeds=[discord.Embed.from_dict(embed)])
 
 
-async def _send_pages(interaction: discord.Interaction, pages: Sequence[MessagePage]) -> None:
+async def send_pages(interaction: discord.Interaction, pages: Sequence[MessagePage]) -> None:
     """The first page, with Previous/Next buttons only its requester can press when there
     are more."""
     if len(pages) <= 1:
-        await send_page(
-            interaction, pages[0] if pages else MessagePage(content="Nothing found.", embeds=())
-        )
+        page = pages[0] if pages else MessagePage(content="Nothing found.", embeds=())
+        view = None
+        if page.follow:
+            view = discord.ui.View(timeout=None)
+            add_follow_buttons(view, page.follow, first_row=0)
+        await send_page(interaction, page, view=view)
         return
     key = page_book(interaction).add(interaction.user.id, pages)
     first = pages[0]
     await send_page(
         interaction,
         MessagePage(content=page_text(first, 0, len(pages)), embeds=first.embeds),
-        view=page_controls(key, 0, len(pages)),
+        view=page_controls(key, 0, len(pages), first.follow),
     )
