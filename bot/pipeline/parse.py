@@ -34,6 +34,7 @@ from bot.pipeline import clean
 from bot.pipeline.charset import decode_document
 from bot.pipeline.cluster import DocumentReader
 from bot.pipeline.query import QueryMatcher
+from bot.pipeline.strictfeed import read_rss
 from bot.pipeline.text import clean_inline, html_to_text
 
 __all__ = [
@@ -80,15 +81,23 @@ _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def parse_feed(
-    body: bytes, *, url: str = "", headers: Mapping[str, str] | None = None
+    body: bytes,
+    *,
+    url: str = "",
+    headers: Mapping[str, str] | None = None,
+    strict_path: bool = True,
 ) -> ParsedFeed:
-    """Parse an RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.0/1.1 document."""
+    """Parse an RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.0/1.1 document.
+
+    Well-formed RSS 2.0 is read by :func:`bot.pipeline.strictfeed.read_rss` (lxml), anything
+    it refuses by feedparser, with the same results; ``strict_path=False`` always uses
+    feedparser (to compare the two)."""
     headers = {key.lower(): value for key, value in (headers or {}).items()}
     content_type = headers.get("content-type", "")
     document = decode_document(body, content_type)
     if document.lstrip(" \t\r\n").startswith("{") or "json" in content_type.lower():
         return _parse_json_feed(document, url)
-    return _parse_xml_feed(document, url, headers)
+    return _parse_xml_feed(document, url, headers, strict_path)
 
 
 class TokenizingFeedParser:
@@ -164,19 +173,16 @@ def _prolog_end(document: str) -> int:
         position = closing + 2 + (document[closing] == "-")
 
 
-def _parse_xml_feed(document: str, url: str, headers: dict[str, str]) -> ParsedFeed:
+def _parse_xml_feed(
+    document: str, url: str, headers: dict[str, str], strict_path: bool
+) -> ParsedFeed:
     data = strip_declarations(document).encode("utf-8", errors="replace")
-    parsed = feedparser.parse(
-        io.BytesIO(data),  # a stream: bytes could be taken for a file name and opened
-        response_headers={
-            name: value
-            for name, value in headers.items()
-            if name in ("content-location", "content-language")
-        }
-        | {"content-type": "application/xml; charset=utf-8"},
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    parsed: Any = None
+    # a Content-Location is a base URI feedparser resolves links against: not on the strict path
+    if strict_path and "content-location" not in headers:
+        parsed = read_rss(data, content_language=headers.get("content-language"))
+    if parsed is None:
+        parsed = _feedparser_reading(data, headers)
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception")
         raise ParseError(f"not a feed{f': {reason}' if reason else ''}")
@@ -193,6 +199,21 @@ def _parse_xml_feed(document: str, url: str, headers: dict[str, str]) -> ParsedF
         entries=_newest(entries),
         language=language,
         ttl_minutes=_positive_int(channel.get("ttl")),
+    )
+
+
+def _feedparser_reading(data: bytes, headers: dict[str, str]) -> Any:
+    """feedparser's result for ``data`` (UTF-8, declarations removed), with our options."""
+    return feedparser.parse(
+        io.BytesIO(data),  # a stream: bytes could be taken for a file name and opened
+        response_headers={
+            name: value
+            for name, value in headers.items()
+            if name in ("content-location", "content-language")
+        }
+        | {"content-type": "application/xml; charset=utf-8"},
+        sanitize_html=False,
+        resolve_relative_uris=False,
     )
 
 

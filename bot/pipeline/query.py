@@ -19,7 +19,8 @@ Rules:
 - Precedence: ``NOT`` binds tightest, then ``AND`` (or adjacency), then ``OR``.
 - ``-`` right before a term, phrase, ``source:`` or ``(`` means ``NOT``; a ``-`` inside a word
   ("well-known", "covid-19") joins the parts into a phrase.
-- Matching ignores case and accents and compares Snowball (English) stems, so ``sanction``
+- Matching ignores case and accents and compares Snowball (English) stems (PyStemmer, the
+  C Snowball), so ``sanction``
   matches "sanctions" and "sanctioned". Phrases match consecutive stemmed words of the title
   or of the text (never across the two).
 - ``source:X`` matches when the article's host is ``X`` or a subdomain of it
@@ -48,7 +49,7 @@ from functools import lru_cache
 from itertools import chain
 from urllib.parse import urlsplit
 
-from nltk.stem.snowball import SnowballStemmer
+import Stemmer
 
 from bot.core.errors import QueryError
 from bot.core.query import And, Node, Not, Or, Phrase, Query, Source, Term
@@ -72,6 +73,7 @@ __all__ = [
     "Source",
     "Term",
     "host_key",
+    "keep_matches",
     "name_key",
     "normalise_query",
     "parse_query",
@@ -460,6 +462,59 @@ def normalise_query(query: Query) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Changing stemmers
+
+_INFLECTIONS = ("s", "es", "ed", "ing", "er", "ers", "ly", "al", "ally", "ation", "ations",
+                "ity", "ities", "ize", "ized", "izes", "ization", "ist", "ists", "ism", "ness",
+                "ment", "ments", "e", "y", "ies")  # fmt: skip
+"""Endings tried on a word to find the inflections a stemmer joined to it."""
+
+
+def keep_matches(
+    query: Query, old_stem: Callable[[str], str], new_stem: Callable[[str], str]
+) -> Query:
+    """``query`` made to match at least what it matched when words were stemmed with
+    ``old_stem``, now that they are stemmed with ``new_stem`` (both take one folded word).
+
+    A word outside any ``NOT`` gets, as ``OR`` alternatives, its inflections (the word plus
+    a common ending) that the old stemmer joined to it and the new one separates. Phrases
+    and excluded words stay as they are (widening an exclusion would match less). A query
+    that would outgrow the caps stays as it is.
+    """
+
+    def stem(word: str, stemmer: Callable[[str], str]) -> str:
+        return "".join(stemmer(_fold(part)) for part in _words_of(word))
+
+    def widen(node: Node) -> Node:
+        if isinstance(node, Term):
+            old, new = stem(node.word, old_stem), stem(node.word, new_stem)
+            extras: dict[str, str] = {}
+            for ending in _INFLECTIONS:
+                word = node.word + ending
+                joined = stem(word, new_stem)
+                if stem(word, old_stem) == old and joined != new:
+                    extras.setdefault(joined, word)
+            if not extras:
+                return node
+            return Or((node, *(Term(word) for word in sorted(extras.values()))))
+        if isinstance(node, And | Or):
+            return type(node)(tuple(widen(child) for child in node.children))
+        return node  # Not, Phrase, Source
+
+    widened = widen(query.root)
+    if widened == query.root:
+        return query
+    try:
+        return parse_query(_render(widened))
+    except QueryError:
+        return query
+
+
+def _words_of(word: str) -> list[str]:
+    return [part for token in split_words(word) for part in _token_parts(token)]
+
+
+# --------------------------------------------------------------------------------------------
 # Matching
 
 
@@ -529,8 +584,8 @@ class QueryMatcher:
         """``cache_size`` bounds the per-instance cache of stemmed text chunks
         ("Iran's,"), ``word_cache_size`` the one of stemmed words behind it ("iran's"):
         a chunk seen for the first time is usually a known word with new punctuation or
-        case, and the Snowball stemmer costs tens of microseconds a word."""
-        stem_word = lru_cache(maxsize=word_cache_size)(SnowballStemmer("english").stem)
+        case."""
+        stem_word = lru_cache(maxsize=word_cache_size)(Stemmer.Stemmer("english").stemWord)
 
         def stem_chunk(chunk: str) -> tuple[str, ...]:
             """The stems of one whitespace-free chunk of text ("Iran's," -> ("iran",))."""

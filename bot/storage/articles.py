@@ -4,17 +4,19 @@ search, summaries and retention."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, exists, func, or_, select, update
 
 from bot.core.models import Article, FeedState, NewArticle, NewDelivery, SearchHit
 from bot.core.ports import StoredBatch, StoreStats
 from bot.core.query import Query
 from bot.storage.base import StorePart, article_from_row
-from bot.storage.engines import SearchQuery, parse_search
+from bot.storage.engines import Dialect, SearchQuery, parse_search
 from bot.storage.feeds import fetched_successfully
 from bot.storage.outbox import enqueue_in, move_to_stories
 from bot.storage.schema import article_feeds, articles, briefed_stories, feeds, outbox
@@ -38,6 +40,12 @@ class ArticleStore(StorePart):
         with self._engine.connect() as connection:
             return _known_in(connection, wanted)
 
+    def __init__(self, engine: Engine, dialect: Dialect) -> None:
+        super().__init__(engine, dialect)
+        self._pending: list[_PendingBatch] = []
+        self._pending_lock = threading.Lock()
+        self._writer = threading.Lock()
+
     def store_articles(
         self,
         feed_id: int,
@@ -46,38 +54,75 @@ class ArticleStore(StorePart):
         at: datetime,
         deliveries: Mapping[str, Sequence[NewDelivery]] | None = None,
     ) -> StoredBatch:
-        unique = list({article.id: article for article in articles_in}.values())
-        with self._engine.begin() as connection:
-            known = _known_in(connection, [a.id for a in unique])
-            # One insert-or-ignore for the whole batch; RETURNING names the rows it added:
-            # another feed's refresh may store the same article between our check and our
-            # write, and then this one is simply not new.
-            candidates = [_article_row(a) for a in unique if a.id not in known]
-            added: set[str] = set()
-            if candidates:
-                insert = self._dialect.insert_ignoring(articles).returning(articles.c.id)
-                added.update(connection.execute(insert, candidates).scalars())
-            fresh = [a for a in unique if a.id in added]
-            if unique:
-                connection.execute(
-                    self._dialect.insert_ignoring(article_feeds),
-                    [{"article_id": a.id, "feed_id": feed_id, "first_seen_at": at} for a in unique],
-                )
+        """Store one feed's batch: its articles (indexed for search), its links and state,
+        and the deliveries planned for the articles it adds, all in one transaction.
+
+        Group commit: feeds stored from several threads at once share one transaction. A
+        thread queues its batch and waits for the writer; the first to get it writes every
+        batch queued by then, so a transaction holds as many feeds as arrived while the last
+        one was written, and nobody waits for a timer. A batch that cannot be written (the
+        database refuses it) fails alone: the others are then written one by one.
+        """
+        request = _PendingBatch(feed_id, articles_in, state, at, deliveries or {})
+        with self._pending_lock:
+            self._pending.append(request)
+        with self._writer:
+            if not request.finished:
+                with self._pending_lock:
+                    group, self._pending = self._pending, []
+                self._write(group)
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def _write(self, group: list[_PendingBatch]) -> None:
+        """Write ``group`` in one transaction, or each batch alone if that fails."""
+        try:
+            with self._engine.begin() as connection:
+                results = [self._store_in(connection, request) for request in group]
+        except Exception as error:
+            if len(group) == 1:
+                group[0].finish(error=error)
+                return
+            for request in group:
+                self._write([request])
+            return
+        for request, result in zip(group, results, strict=True):
+            request.finish(result)
+
+    def _store_in(self, connection: Connection, request: _PendingBatch) -> StoredBatch:
+        """One feed's batch, in the caller's transaction."""
+        feed_id, at, state = request.feed_id, request.at, request.state
+        unique = list({article.id: article for article in request.articles}.values())
+        known = _known_in(connection, [a.id for a in unique])
+        # One insert-or-ignore for the whole batch; RETURNING names the rows it added:
+        # another feed's refresh may store the same article between our check and our
+        # write, and then this one is simply not new.
+        candidates = [_article_row(a) for a in unique if a.id not in known]
+        added: set[str] = set()
+        if candidates:
+            insert = self._dialect.insert_ignoring(articles).returning(articles.c.id)
+            added.update(connection.execute(insert, candidates).scalars())
+        fresh = [a for a in unique if a.id in added]
+        if unique:
+            connection.execute(
+                self._dialect.insert_ignoring(article_feeds),
+                [{"article_id": a.id, "feed_id": feed_id, "first_seen_at": at} for a in unique],
+            )
+        connection.execute(
+            update(feeds)
+            .where(feeds.c.id == feed_id)
+            .values(initialized=True, **fetched_successfully(state, at))
+        )
+        if state.title:
             connection.execute(
                 update(feeds)
-                .where(feeds.c.id == feed_id)
-                .values(initialized=True, **fetched_successfully(state, at))
+                .where(feeds.c.id == feed_id, feeds.c.auto_name)
+                .values(name=state.title[:200])
             )
-            if state.title:
-                connection.execute(
-                    update(feeds)
-                    .where(feeds.c.id == feed_id, feeds.c.auto_name)
-                    .values(name=state.title[:200])
-                )
-            planned = deliveries or {}
-            enqueue_in(
-                connection, self._dialect, [d for a in fresh for d in planned.get(a.id, ())], at
-            )
+        planned = request.deliveries
+        enqueue_in(connection, self._dialect, [d for a in fresh for d in planned.get(a.id, ())], at)
         return StoredBatch(new_ids=tuple(a.id for a in fresh), seen_count=len(unique) - len(fresh))
 
     def articles_between(
@@ -232,6 +277,25 @@ class ArticleStore(StorePart):
         )
         with self._engine.connect() as connection:
             return set(connection.execute(query).scalars())
+
+
+@dataclass(slots=True, eq=False)
+class _PendingBatch:
+    """One feed's batch waiting for the writer, then its outcome."""
+
+    feed_id: int
+    articles: Sequence[NewArticle]
+    state: FeedState
+    at: datetime
+    deliveries: Mapping[str, Sequence[NewDelivery]]
+    result: StoredBatch | None = None
+    error: BaseException | None = None
+    finished: bool = False
+
+    def finish(
+        self, result: StoredBatch | None = None, *, error: BaseException | None = None
+    ) -> None:
+        self.result, self.error, self.finished = result, error, True
 
 
 def _known_in(connection: Connection, ids: list[str]) -> set[str]:

@@ -9,9 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import Stemmer
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from nltk.stem.snowball import SnowballStemmer
 
 from bot.core.errors import QueryError
 from bot.pipeline.percolate import SubscriptionIndex, estimated_frequency
@@ -28,6 +28,7 @@ from bot.pipeline.query import (
     QueryMatcher,
     Source,
     Term,
+    keep_matches,
     normalise_query,
     parse_query,
 )
@@ -426,7 +427,7 @@ documents = st.builds(
 
 def reference_match(node: Node, document: MatchDocument) -> bool:
     """A plain, slow restatement of the language's meaning for the test vocabulary."""
-    stem = SnowballStemmer("english").stem
+    stem = Stemmer.Stemmer("english").stemWord
     title = [stem(word) for word in document.title.lower().split()]
     text = [stem(word) for word in document.text.lower().split()]
 
@@ -533,3 +534,34 @@ def test_index_matches_exactly_what_brute_force_matches(
         terms: DocumentTerms = matcher.document_terms(document)
         expected = {i for i, query in subscriptions.items() if matcher.matches(query, terms)}
         assert index.match(terms) == expected
+
+
+def test_keep_matches_adds_the_inflections_a_new_stemmer_separates() -> None:
+    def old_stem(word: str) -> str:  # joined "cat" and "cats"
+        return word.removesuffix("s")
+
+    def new_stem(word: str) -> str:  # keeps every word apart
+        return word
+
+    query = parse_query('cat NOT dogs "cat food" source:bbc.co.uk')
+    widened = keep_matches(query, old_stem, new_stem)
+    assert normalise_query(widened) == '"cat food" (cat OR cats) source:bbc.co.uk NOT dogs'
+    assert keep_matches(query, old_stem, old_stem) is query
+
+
+def test_keep_matches_leaves_a_query_that_would_outgrow_the_caps() -> None:
+    query = parse_query(" ".join(f"w{n}x" for n in range(20)))
+    assert keep_matches(query, lambda word: word.rstrip("s"), lambda word: word) is query
+
+
+def test_pystemmer_keeps_what_nltk_snowball_matched_for_the_words_they_stem_apart() -> None:
+    from nltk.stem.snowball import SnowballStemmer
+
+    old_stem = SnowballStemmer("english").stem
+    new_stem = Stemmer.Stemmer("english").stemWord
+    matcher = QueryMatcher()
+    for word, inflection in [("realization", "realizations"), ("sanction", "sanctions")]:
+        query = parse_query(word)
+        assert keep_matches(query, old_stem, new_stem) == query
+        document = MatchDocument(f"New {inflection}", "", "news.example", "News")
+        assert matcher.matches(query, matcher.document_terms(document))

@@ -4,6 +4,7 @@ dedupe, claims, full-text search, summaries, retention."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -121,6 +122,42 @@ def test_concurrent_stores_of_the_same_articles_store_and_plan_each_once(store: 
     assert store.stats().articles == len(items)
     assert store.delivery_statuses() == {"pending": 2 * len(items)}
     assert len(store.search("body", limit=100)) == len(items)
+
+
+def test_batches_stored_together_fail_alone(database_url: str, store: SqlStore) -> None:
+    """Feeds stored at once share a transaction (group commit); one the database refuses
+    (a NULL title) fails alone and every other feed's articles are stored."""
+    feeds = [store.add_feed(f"https://{n}.example/rss", f"Feed {n}") for n in range(6)]
+    batches = {
+        feed.id: [
+            article(f"f{feed.id}-{n}", f"Story {n}", "Body.", feed_id=feed.id) for n in range(5)
+        ]
+        for feed in feeds
+    }
+    bad = feeds[3].id
+    batches[bad][2] = replace(batches[bad][2], title=None)  # type: ignore[arg-type]
+    blocker = None
+    if database_url.startswith("sqlite:///"):
+        blocker = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        blocker.execute("BEGIN IMMEDIATE")  # writers queue up behind it, then go together
+
+    def store_one(feed_id: int) -> object:
+        try:
+            return store.store_articles(feed_id, batches[feed_id], STATE, NOW)
+        except Exception as error:  # what the engine raised for the refused batch
+            return error
+
+    with ThreadPoolExecutor(len(feeds)) as pool:
+        futures = {feed.id: pool.submit(store_one, feed.id) for feed in feeds}
+        if blocker is not None:
+            time.sleep(0.3)
+            blocker.rollback()
+            blocker.close()
+        outcomes = {feed_id: future.result() for feed_id, future in futures.items()}
+    assert isinstance(outcomes.pop(bad), Exception)
+    assert all(len(outcome.new_ids) == 5 for outcome in outcomes.values())  # type: ignore[attr-defined]
+    assert store.stats().articles == 5 * (len(feeds) - 1)
+    assert store.get_feed(bad).initialized is False  # type: ignore[union-attr]
 
 
 def test_add_feed_is_an_upsert_per_guild(store: SqlStore) -> None:
@@ -352,6 +389,31 @@ def test_upgrading_from_0003_keeps_schedules_and_feeds_active(tmp_path: Path) ->
     (feed,) = store.list_feeds()
     assert feed.created_by is None and not feed.paused
     store.close()
+
+
+def test_upgrading_to_0010_keeps_every_subscription_matching(tmp_path: Path) -> None:
+    """Migration 0010 re-stems stored queries for PyStemmer; with the stemmers agreeing on
+    these words, the queries stay as they were and still match their articles."""
+    from bot.pipeline.query import MatchDocument, QueryMatcher, parse_query
+
+    path = _database_at(tmp_path / "old.db", "0006")
+    queries = ["realization", '"oil exports" NOT football', "(iran OR iraq) sanctions"]
+    with sqlite3.connect(path) as connection:
+        for number, query in enumerate(queries):
+            connection.execute(
+                "INSERT INTO subscriptions (guild_id, user_id, query, delivery, created_at) "
+                "VALUES (1, ?, ?, 'dm', '2026-01-01 00:00:00')",
+                (number, query),
+            )
+    store = SqlStore.open(f"sqlite:///{path}")
+    stored = [subscription.query for subscription in store.active_subscriptions()]
+    store.close()
+    assert stored == queries
+    matcher = QueryMatcher()
+    texts = ["Realizations", "Oil exports fell", "Iraq sanctioned"]
+    for query, headline in zip(stored, texts, strict=True):
+        terms = matcher.document_terms(MatchDocument(headline, "", "news.example", "News"))
+        assert matcher.matches(parse_query(query), terms)
 
 
 def test_pause_feed_and_disable_schedule_report_only_the_first_time(store: SqlStore) -> None:

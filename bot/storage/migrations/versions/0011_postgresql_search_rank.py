@@ -6,7 +6,7 @@ ranking thousands of candidates never reads the full ``search`` vector back from
 SQLite is unchanged (FTS5 ranks in its own index).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
