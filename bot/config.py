@@ -42,6 +42,24 @@ __all__ = [
 
 DEFAULT_CONFIG_PATH = Path("config/newsbot.toml")
 ENV_PREFIX = "NEWSBOT_"
+SUMMARY_LANGUAGES = (
+    "arabic",
+    "chinese",
+    "czech",
+    "english",
+    "french",
+    "german",
+    "hebrew",
+    "italian",
+    "japanese",
+    "korean",
+    "portuguese",
+    "slovak",
+    "spanish",
+    "ukrainian",
+)
+"""Languages sumy has stop words and a stemmer for, with no extra package."""
+_MAX_USER_AGENT = 256
 
 
 def _setting(
@@ -91,7 +109,7 @@ class SummarySettings:
     algorithm: str = _setting(
         "news", choices=("news", "lexrank", "textrank", "lsa", "luhn", "edmundson", "lead")
     )
-    language: str = "english"
+    language: str = _setting("english", choices=SUMMARY_LANGUAGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +362,7 @@ def _build(
         values[section] = cls(**section_values)
     values["sources"] = _sources(document.get("sources", []), env, base_dir)
     _check_listen(values["ops"].listen)
+    _check_fetch(values["fetch"])
     poll = values["poll"]
     if poll.min_interval_minutes > poll.max_interval_minutes:
         raise ConfigError("poll.min_interval_minutes", "must not exceed poll.max_interval_minutes")
@@ -369,6 +388,24 @@ def _check_listen(listen: str) -> None:
     host, colon, port = listen.rpartition(":")
     if not (colon and host and port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         raise ConfigError("ops.listen", f"expected host:port (e.g. 127.0.0.1:9464), got {listen!r}")
+
+
+def _check_fetch(fetch: FetchSettings) -> None:
+    """Values the fetcher would only refuse later: a User-Agent HTTP cannot carry, and
+    ``allow_networks`` entries that are not networks or address:port pairs."""
+    agent = fetch.user_agent
+    if not agent or len(agent) > _MAX_USER_AGENT or not all(" " <= ch <= "~" for ch in agent):
+        raise ConfigError(
+            "fetch.user_agent",
+            f"expected 1 to {_MAX_USER_AGENT} printable ASCII characters, got {agent!r}",
+        )
+    from bot.pipeline.netguard import parse_allow_entry  # stdlib only: cheap
+
+    for entry in fetch.allow_networks:
+        try:
+            parse_allow_entry(entry)
+        except ValueError as error:
+            raise ConfigError("fetch.allow_networks", str(error)) from None
 
 
 def _field(cls: type, name: str) -> dataclasses.Field[Any]:

@@ -24,6 +24,7 @@ from tests.discord_emulator import Emulator
 from tests.support.feed_server import FeedServer
 from tests.support.feeds import rss, story
 from tests.support.postgres import TestPostgres
+from tests.support.processes import die_with_parent
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +83,7 @@ async def start(bot: Bot, env: dict[str, str]) -> None:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=output,
             stderr=output,
+            preexec_fn=die_with_parent,
         )
 
 

@@ -68,6 +68,12 @@ def test_environment_overrides_every_level(tmp_path: Path) -> None:
         ("[[sources]]\nurl = 'ftp://x.example/feed'\n", {}, "sources[0].url"),
         ("[[sources]]\nname = 'nothing'\n", {}, "sources[0]"),
         ("[summary\n", {}, "c.toml"),
+        ("", {"NEWSBOT_SUMMARY__LANGUAGE": "klingon"}, "summary.language"),
+        ("", {"NEWSBOT_SUMMARY__LANGUAGE": "greek"}, "summary.language"),  # needs a package
+        ("", {"NEWSBOT_FETCH__USER_AGENT": "newsbot\r\nX-Evil: 1"}, "fetch.user_agent"),
+        ("[fetch]\nuser_agent = 'bot é'\n", {}, "fetch.user_agent"),
+        ("", {"NEWSBOT_FETCH__ALLOW_NETWORKS": "10.0.0.0/33"}, "fetch.allow_networks"),
+        ("[fetch]\nallow_networks = ['intranet']\n", {}, "fetch.allow_networks"),
     ],
 )
 def test_invalid_values_name_the_key(

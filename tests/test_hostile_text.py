@@ -21,7 +21,10 @@ MANY_SENTENCES = "Go now. " * 14_000
 """14,000 short sentences (112 KB): a 14,000 x 14,000 similarity matrix before the caps."""
 BYLINE = "By " + "Aand" * 26 + "A!"
 """Exponential in the old byline patterns: past 120 s at 26 repeats."""
-MAX_RSS_BYTES = 300 * 1024 * 1024
+MAX_RSS_GROWTH = 100 * 1024 * 1024
+"""What the attacks may add to this process (the old summariser asked for 7.8 GB). The bot's
+absolute bound, 300 MB, is checked on the real `newsbot run` process in the Discord test:
+this pytest process holds the whole suite besides."""
 
 
 def rss_bytes() -> int:
@@ -41,6 +44,7 @@ async def test_attacks_as_feed_items_and_a_page_leave_brief_answering(
     feed_server.add("/page.html", page, "text/html; charset=utf-8")
     urls = [feed_server.url("/calm.xml"), feed_server.url("/hostile.xml")]
     workspace = write_config(tmp_path, urls=urls, allow=[feed_server.allow_entry])
+    before = rss_bytes()
     async with open_services(load_settings(workspace.env)) as services:
         channel = ConsoleChannel(services.briefings, services.search, services.summaries)
         await refresh_configured(services, (urls[0],))
@@ -58,4 +62,4 @@ async def test_attacks_as_feed_items_and_a_page_leave_brief_answering(
         started = time.monotonic()
         assert (await channel.handle("/brief")).startswith("Briefing")
         assert time.monotonic() - started < 1.0
-    assert rss_bytes() < MAX_RSS_BYTES
+    assert rss_bytes() - before < MAX_RSS_GROWTH

@@ -17,6 +17,7 @@ import pytest_asyncio
 from tests.conftest import REPO, write_config
 from tests.discord_emulator import Emulator, Perm
 from tests.support.feed_server import FeedServer
+from tests.support.processes import die_with_parent
 
 ADMIN_PERMISSIONS = int(Perm.MANAGE_GUILD | Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES)
 
@@ -65,6 +66,7 @@ async def start_bot(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=output,
             stderr=output,
+            preexec_fn=die_with_parent,
         )
     emu.watch_process(process)
     return process
