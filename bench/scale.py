@@ -115,10 +115,23 @@ class InstantSink:
     def __init__(self) -> None:
         self.sent = 0
 
-    async def send(self, recipient_type: str, recipient_id: int, content: str, embeds: Any,
-                   nonce: str) -> str:  # fmt: skip
+    async def send(
+        self,
+        recipient_type: str,
+        recipient_id: int,
+        content: str,
+        embeds: Any,
+        nonce: str,
+        *,
+        follow: str | None = None,
+    ) -> str:
         self.sent += 1
         return f"{nonce}"
+
+    async def edit(
+        self, recipient_type: str, recipient_id: int, message_id: str, content: str, embeds: Any
+    ) -> None:
+        """Edits (a followed story's card) are accepted too."""
 
 
 def _settings(url: str, folder: str) -> Any:
