@@ -189,6 +189,8 @@ def test_run_against_an_api_that_never_answers_stops_within_the_connect_timeout(
             "sqlite:///{file}/sub/newsbot.db",
             "cannot create the database folder {file}/sub",
         ),
+        # a parent no one may write in, root included (tests here run as root)
+        ("NEWSBOT_DATA_DIR", "/proc/newsbot-data", "cannot create the database folder /proc/"),
     ],
 )
 def test_a_database_that_cannot_be_opened_is_one_line(
