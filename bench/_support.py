@@ -558,7 +558,7 @@ _COPY_COLUMNS = (
 
 
 @contextmanager
-def bench_postgres(admin_url: str | None) -> Iterator[str]:
+def bench_postgres(admin_url: str | None, folder: str = "postgres-search") -> Iterator[str]:
     """The URL of a PostgreSQL role that may create databases: ``admin_url``, or a pgserver
     server whose data folder is kept under the bench cache (so a built store is reused),
     stopped afterwards."""
@@ -571,9 +571,9 @@ def bench_postgres(admin_url: str | None) -> Iterator[str]:
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
         import pgserver
 
-    folder = CACHE / "postgres-search"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(folder, cleanup_mode="stop")
+    data = CACHE / folder
+    data.parent.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:

@@ -31,8 +31,6 @@ import multiprocessing
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,12 +38,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _support import (
-    CACHE,
     RETENTION_DAYS,
     SOURCE_NAMES,
     FeedServerProcess,
     NewsText,
     ServedFiles,
+    bench_postgres,
     machine_line,
     percentile,
     print_table,
@@ -60,24 +58,6 @@ CLAIM_BATCH = 10
 
 
 # --- PostgreSQL --------------------------------------------------------------------------
-
-
-@contextmanager
-def postgres(admin_url: str | None) -> Iterator[str]:
-    """The admin URL of a server to create databases on: ``admin_url``, or a pgserver one
-    whose data folder is kept under the bench cache (so a built database is reused)."""
-    if admin_url:
-        yield admin_url
-        return
-    import pgserver
-
-    folder = CACHE / "postgres"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(folder, cleanup_mode="stop")
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -419,7 +399,7 @@ def main() -> None:
     parser.add_argument("--skip-search", action="store_true")
     args = parser.parse_args()
     print(machine_line())
-    with postgres(args.database_url) as admin:
+    with bench_postgres(args.database_url, "postgres") as admin:
         import psycopg
 
         with psycopg.connect(admin.replace("postgresql+psycopg", "postgresql")) as connection:
